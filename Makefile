@@ -1,0 +1,83 @@
+# URBACT assistant — every command a newcomer needs.
+#   make run    install what is missing, load the data, train if needed, start everything
+#   make test   install what is missing, then run every test
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export RASA_TELEMETRY_ENABLED := false
+export PYTHONPATH := $(CURDIR)
+export RASA_PORT ?= 5005
+export ACTIONS_PORT ?= 5055
+export ACTION_SERVER_URL ?= http://127.0.0.1:$(ACTIONS_PORT)/webhook
+export DATABASE_URL ?= sqlite+aiosqlite:///$(CURDIR)/var/urbact.db
+# Tests of the production profile (PostgreSQL, Redis on 127.0.0.1).
+export TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
+
+RASA := .venv-rasa/bin/rasa
+PY_RASA := .venv-rasa/bin/python
+PY_ACTIONS := .venv-actions/bin/python
+KB_FILES := $(wildcard data/kb/*.csv)
+
+.PHONY: help install data model run shell test validate test-nlu test-stories test-python \
+        test-unit test-integration test-e2e bench clean
+
+help:
+	@echo "make run    start the assistant (REST on 127.0.0.1:$(RASA_PORT))"
+	@echo "make shell  talk to it in the terminal (rasa shell)"
+	@echo "make test   run every test"
+	@echo "make bench  measure latency, throughput, memory, training (results/bench.json)"
+
+install:
+	@bot/ops/ensure_venv.sh .venv-rasa requirements/rasa.lock
+	@bot/ops/ensure_venv.sh .venv-actions requirements/actions.lock
+
+# The database is (re)loaded when missing or older than the data files; the importer
+# also regenerates data/nlu/lookups.yml from the same files (one source of truth).
+var/urbact.db: $(KB_FILES) | install
+	@mkdir -p var
+	$(PY_ACTIONS) -m bot.ops.import_data --database-url "sqlite+aiosqlite:///$(CURDIR)/var/urbact.db"
+	@touch $@
+
+data: install var/urbact.db
+
+model: install data
+	@bot/ops/model.sh >/dev/null
+
+run: model
+	@bot/ops/run.sh "$$(bot/ops/model.sh --path)" run
+
+shell: model
+	@bot/ops/run.sh "$$(bot/ops/model.sh --path)" shell
+
+validate: install data
+	$(RASA) data validate --config config.yml --domain domain.yml --data data/nlu data/rules data/stories --fail-on-warnings
+	$(PY_ACTIONS) -m bot.ops.import_data --check-lookups
+
+test-unit: install
+	.venv-actions/bin/pytest -q tests/unit/actions
+	.venv-rasa/bin/pytest -q tests/unit/bot
+
+test-integration: install
+	.venv-actions/bin/pytest -q tests/integration/actions
+
+test-nlu: model
+	@rm -rf results/nlu
+	$(RASA) test nlu --nlu tests/nlu --model "$$(bot/ops/model.sh --path)" --out results/nlu --no-plot
+	$(PY_RASA) -m bot.ops.nlu_gate results/nlu/intent_report.json --min-accuracy 0.9 --min-macro-f1 0.95
+
+test-stories: model
+	@rm -rf results/stories
+	$(RASA) test core --stories tests/stories --model "$$(bot/ops/model.sh --path)" --out results/stories --fail-on-prediction-errors --no-plot
+
+test-e2e: model
+	@bot/ops/ensure_chromium.sh
+	.venv-rasa/bin/pytest -q tests/e2e
+
+test: validate test-unit test-integration test-nlu test-stories test-e2e
+	@echo "All tests passed."
+
+bench: model
+	$(PY_RASA) -m bot.ops.bench
+
+clean:
+	rm -rf models results/nlu results/stories var .make

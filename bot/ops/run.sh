@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Start the action server and Rasa in the foreground; Ctrl-C stops both.
+# Usage: bot/ops/run.sh MODEL [run|shell]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+model=$1
+mode=${2:-run}
+: "${RASA_PORT:=5005}" "${ACTIONS_PORT:=5055}" "${RASA_HOST:=127.0.0.1}"
+export ACTION_SERVER_URL="${ACTION_SERVER_URL:-http://127.0.0.1:$ACTIONS_PORT/webhook}"
+export RASA_TELEMETRY_ENABLED=false PYTHONPATH="$PWD"
+mkdir -p var/log
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo
+  echo "Arrêt de l'assistant..."
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+.venv-actions/bin/python -m rasa_sdk --actions actions --port "$ACTIONS_PORT" \
+  >var/log/actions.log 2>&1 &
+pids+=($!)
+
+credentials=$(bot/ops/credentials.sh)
+if [ "$mode" = shell ]; then
+  .venv-rasa/bin/rasa shell --model "$model" --endpoints "${ENDPOINTS:-endpoints.yml}"
+  exit 0
+fi
+
+.venv-rasa/bin/rasa run --model "$model" --interface "$RASA_HOST" --port "$RASA_PORT" \
+  --credentials "$credentials" --endpoints "${ENDPOINTS:-endpoints.yml}" &
+pids+=($!)
+
+for _ in $(seq 1 120); do
+  if curl -fsS "http://127.0.0.1:$RASA_PORT/webhooks/rest/" >/dev/null 2>&1; then break; fi
+  kill -0 "${pids[1]}" 2>/dev/null || { echo "Rasa s'est arrêté : voir les lignes ci-dessus." >&2; exit 1; }
+  sleep 0.5
+done
+cat <<MSG
+
+L'assistant URBACT est prêt (journal des actions : var/log/actions.log).
+  REST : curl -s -X POST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook \\
+           -H 'Content-Type: application/json' \\
+           -d '{"sender": "moi", "message": "Bonjour"}'
+  Ctrl-C arrête l'assistant.
+MSG
+wait -n "${pids[@]}"
