@@ -1,0 +1,294 @@
+"""`make bench`: latency, throughput, start-up, memory and training time of the assistant.
+
+Writes results/bench.json and results/bench.md. Every number comes from a real run on this
+machine: the assistant is started as it is by `make run` (action server + `rasa run`), and
+requests go over HTTP to the REST channel, as a website back end would send them.
+
+Options: --quick (fewer requests, no full training), --skip-training, --skip-production.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import aiohttp
+
+from bot.ops.launcher import ROOT, Assistant, current_model
+
+# A mix of brochure, myth and database questions, as users type them.
+MIX: Sequence[str] = (
+    "c'est quoi URBACT ?",
+    "est-ce que notre équipe doit être bilingue ?",
+    "Quels réseaux travaillent sur la jeunesse ?",
+    "on n'a pas le temps pour ce genre de projet",
+    "qu'est ce qu'un groupe de soutien local",
+    "Dans quels réseaux trouve-t-on Mouans-Sartoux ?",
+    "combien de temps dure un reseau ?",
+    "Un appel est-il ouvert ?",
+    "qu'a fait Nantes avec URBACT ?",
+    "Qui est chef de file d'Eat4Climate ?",
+)
+FIRST_ANSWER_PROBE = ("est-ce que notre équipe doit être bilingue ?", ("bilingue", "anglais"))
+TARGETS = {
+    "latency_1_user_p50_ms": 40,
+    "latency_1_user_p95_ms": 100,
+    "throughput_20_users_msg_per_s": 40,
+    "ready_after_start_s": 20,
+    "rasa_peak_rss_mb": 1200,
+    "actions_peak_rss_mb": 150,
+    "full_training_s": 180,
+}
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary_ms(seconds: Sequence[float]) -> Dict[str, float]:
+    ms = [s * 1000 for s in seconds]
+    return {
+        "n": len(ms),
+        "p50_ms": round(percentile(ms, 50), 1),
+        "p95_ms": round(percentile(ms, 95), 1),
+        "p99_ms": round(percentile(ms, 99), 1),
+        "mean_ms": round(statistics.fmean(ms), 1) if ms else float("nan"),
+    }
+
+
+class PeakRss:
+    """Samples VmHWM (the kernel's own peak-RSS counter) of a process until stopped."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> int:
+        try:
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            self.peak_kb = max(self.peak_kb, self._read())
+
+    def stop(self) -> float:
+        self.peak_kb = max(self.peak_kb, self._read())
+        self._stop.set()
+        self._thread.join()
+        return round(self.peak_kb / 1024, 1)
+
+
+async def send(session: aiohttp.ClientSession, url: str, sender: str, text: str) -> List[Dict[str, Any]]:
+    async with session.post(url, json={"sender": sender, "message": text}) as answer:
+        answer.raise_for_status()
+        return await answer.json()
+
+
+async def first_correct_answer(url: str, started_at: float, timeout: float = 180) -> float:
+    question, expected = FIRST_ANSWER_PROBE
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+        while time.monotonic() - started_at < timeout:
+            try:
+                replies = await send(session, url, "bench-ready", question)
+                text = " ".join(str(r.get("text", "")) for r in replies).lower()
+                if any(word in text for word in expected):
+                    return time.monotonic() - started_at
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                pass
+            await asyncio.sleep(0.1)
+    raise TimeoutError("no correct answer before the timeout")
+
+
+async def run_users(url: str, users: int, per_user: int) -> Dict[str, Any]:
+    latencies: List[float] = []
+    errors = 0
+    empty = 0
+
+    async def user(index: int, session: aiohttp.ClientSession) -> None:
+        nonlocal errors, empty
+        for turn in range(per_user):
+            text = MIX[(index + turn) % len(MIX)]
+            start = time.perf_counter()
+            try:
+                replies = await send(session, url, f"bench-{users}-{index}", text)
+                if not replies:
+                    empty += 1
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                errors += 1
+                continue
+            latencies.append(time.perf_counter() - start)
+
+    connector = aiohttp.TCPConnector(limit=users)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
+        # warm-up: one pass over the mix, not measured
+        for text in MIX:
+            await send(session, url, f"bench-warmup-{users}", text)
+        start = time.perf_counter()
+        await asyncio.gather(*(user(i, session) for i in range(users)))
+        elapsed = time.perf_counter() - start
+    result = summary_ms(latencies)
+    result.update(
+        users=users,
+        messages=users * per_user,
+        errors=errors,
+        empty_replies=empty,
+        seconds=round(elapsed, 2),
+        throughput_msg_per_s=round(len(latencies) / elapsed, 1),
+    )
+    return result
+
+
+def timed(command: Sequence[str], env: Optional[Dict[str, str]] = None) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, check=True, env=env, stdout=subprocess.DEVNULL)
+    return round(time.perf_counter() - start, 2)
+
+
+def full_training_seconds() -> float:
+    out = Path(tempfile.mkdtemp(prefix="urbact-bench-train-"))
+    try:
+        return timed([
+            str(ROOT / ".venv-rasa/bin/rasa"), "train", "--force", "--config", "config.yml",
+            "--domain", "domain.yml", "--data", "data/nlu", "data/rules", "data/stories",
+            "--out", str(out),
+        ])
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def action_latencies(actions_url: Optional[str], calls: int, database_url: Optional[str] = None) -> Dict[str, Any]:
+    out = Path(tempfile.mkstemp(prefix="urbact-bench-actions-", suffix=".json")[1])
+    command = [str(ROOT / ".venv-actions/bin/python"), "-m", "bot.ops.bench_actions", "--calls", str(calls),
+               "--output", str(out)]
+    if actions_url:
+        command += ["--url", actions_url]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    subprocess.run(command, cwd=ROOT, check=True, env=env, stdout=subprocess.DEVNULL)
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def measure_profile(model: Path, args: argparse.Namespace, endpoints: Path, env: Dict[str, str]) -> Dict[str, Any]:
+    assistant = Assistant.launch(model=model, endpoints=endpoints, extra_env=env)
+    rasa_rss, actions_rss = PeakRss(assistant.rasa.pid), PeakRss(assistant.actions.pid)
+    try:
+        ready = asyncio.run(first_correct_answer(assistant.rest_url, assistant.started_at))
+        one = asyncio.run(run_users(assistant.rest_url, 1, args.single_messages))
+        many = asyncio.run(run_users(assistant.rest_url, 20, args.concurrent_messages))
+        actions = action_latencies(assistant.actions_url, args.action_calls)
+    except Exception:
+        print(assistant.logs(), file=sys.stderr)
+        raise
+    finally:
+        assistant.stop()
+    return {
+        "first_correct_answer_s": round(ready, 2),
+        "one_user": one,
+        "twenty_users": many,
+        "rasa_peak_rss_mb": rasa_rss.stop(),
+        "actions_peak_rss_mb": actions_rss.stop(),
+        "action_server": actions,
+    }
+
+
+def production_env() -> Dict[str, str]:
+    return {
+        "TRACKER_DB_HOST": "127.0.0.1", "TRACKER_DB_PORT": "5432", "TRACKER_DB_NAME": "postgres",
+        "TRACKER_DB_USER": "postgres", "TRACKER_DB_PASSWORD": "",
+        "REDIS_HOST": "127.0.0.1", "REDIS_PORT": "6379", "REDIS_DB": "1",
+    }
+
+
+def markdown(results: Dict[str, Any]) -> str:
+    embedded = results["embedded"]
+    rows = [
+        ("1 user p50 (ms)", embedded["one_user"]["p50_ms"], "≤ 40"),
+        ("1 user p95 (ms)", embedded["one_user"]["p95_ms"], "≤ 100"),
+        ("1 user p99 (ms)", embedded["one_user"]["p99_ms"], "—"),
+        ("20 users p50 / p95 / p99 (ms)",
+         f'{embedded["twenty_users"]["p50_ms"]} / {embedded["twenty_users"]["p95_ms"]} / {embedded["twenty_users"]["p99_ms"]}', "—"),
+        ("20 users throughput (msg/s)", embedded["twenty_users"]["throughput_msg_per_s"], "≥ 40"),
+        ("20 users errors", embedded["twenty_users"]["errors"], "0"),
+        ("start → first correct answer (s)", embedded["first_correct_answer_s"], "≤ 20"),
+        ("Rasa peak RSS (MB)", embedded["rasa_peak_rss_mb"], "≤ 1200"),
+        ("action server peak RSS (MB)", embedded["actions_peak_rss_mb"], "≤ 150"),
+        ("full training (s)", results.get("full_training_s", "not run"), "≤ 180"),
+        ("`make model` when nothing changed (s)", results["unchanged_model_check_s"], "no retraining"),
+    ]
+    lines = ["| measure | measured | target |", "| --- | --- | --- |"]
+    lines += [f"| {name} | {value} | {target} |" for name, value, target in rows]
+    lines += ["", "Action server, per database action (in-process HTTP calls):", "",
+              "| action | p50 (ms) | p95 (ms) |", "| --- | --- | --- |"]
+    for name, values in embedded["action_server"].get("actions", {}).items():
+        lines.append(f"| {name} | {values['p50_ms']} | {values['p95_ms']} |")
+    if "production" in results:
+        prod = results["production"]
+        lines += ["", "Production profile (PostgreSQL tracker and data, Redis lock store):", "",
+                  "| measure | measured |", "| --- | --- |",
+                  f"| 1 user p50 / p95 (ms) | {prod['one_user']['p50_ms']} / {prod['one_user']['p95_ms']} |",
+                  f"| 20 users throughput (msg/s), errors | {prod['twenty_users']['throughput_msg_per_s']}, {prod['twenty_users']['errors']} |"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument("--skip-production", action="store_true")
+    parser.add_argument("--output", type=Path, default=ROOT / "results" / "bench.json")
+    args = parser.parse_args(argv)
+    args.single_messages = 60 if args.quick else 300
+    args.concurrent_messages = 10 if args.quick else 30
+    args.action_calls = 100 if args.quick else 1000
+
+    results: Dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "targets": TARGETS,
+    }
+    model_script = [str(ROOT / "bot/ops/model.sh")]
+    results["unchanged_model_check_s"] = timed(model_script)
+    model = current_model()
+    results["embedded"] = measure_profile(model, args, ROOT / "endpoints.yml", {})
+    if not args.skip_production:
+        results["production"] = measure_profile(
+            model, args, ROOT / "endpoints.production.yml",
+            dict(production_env(), DATABASE_URL=os.environ.get("BENCH_POSTGRES_URL", "")) if os.environ.get("BENCH_POSTGRES_URL") else production_env(),
+        )
+    if not (args.skip_training or args.quick):
+        results["full_training_s"] = full_training_seconds()
+
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    table = markdown(results)
+    args.output.with_suffix(".md").write_text(table, encoding="utf-8")
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""Start the whole assistant (action server + Rasa) as child processes, for tests and benchmarks.
+
+    with Assistant.start(model_path) as assistant:
+        requests go to assistant.rest_url
+
+Ports are free ones picked at start; logs go to temporary files that `logs()` returns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterator, Optional
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CREDENTIALS: Dict[str, object] = {"bot.channels.rest.FrenchRestInput": None}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def current_model() -> Path:
+    path = subprocess.run(
+        [str(ROOT / "bot/ops/model.sh"), "--path"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    model = ROOT / path
+    if not model.exists():
+        raise RuntimeError(f"Pas de modèle entraîné ({model}) : lancez d'abord `make model`.")
+    return model
+
+
+@dataclass
+class Assistant:
+    rasa: subprocess.Popen
+    actions: subprocess.Popen
+    rasa_port: int
+    actions_port: int
+    workdir: Path
+    started_at: float
+    env: Dict[str, str] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def rest_url(self) -> str:
+        return f"{self.base_url}/webhooks/rest/webhook"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://127.0.0.1:{self.actions_port}/webhook"
+
+    def logs(self) -> str:
+        parts = []
+        for name in ("actions.log", "rasa.log"):
+            path = self.workdir / name
+            if path.exists():
+                parts.append(f"===== {name} =====\n" + path.read_text(errors="replace")[-20000:])
+        return "\n".join(parts)
+
+    def wait_ready(self, timeout: float = 180.0) -> float:
+        """Wait until Rasa answers on the REST channel; return the seconds since start."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for proc, name in ((self.rasa, "Rasa"), (self.actions, "le serveur d'actions")):
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} s'est arrêté au démarrage.\n{self.logs()}")
+            with contextlib.suppress(OSError, urllib.error.URLError):
+                with urllib.request.urlopen(f"{self.base_url}/webhooks/rest/", timeout=2) as answer:
+                    if answer.status == 200 and self._actions_ready():
+                        return time.monotonic() - self.started_at
+            time.sleep(0.25)
+        raise TimeoutError(f"L'assistant n'a pas démarré en {timeout:.0f} s.\n{self.logs()}")
+
+    def _actions_ready(self) -> bool:
+        with contextlib.suppress(OSError, urllib.error.URLError):
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.actions_port}/health", timeout=2) as answer:
+                return answer.status == 200
+        return False
+
+    def stop(self) -> None:
+        for proc in (self.rasa, self.actions):
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in (self.rasa, self.actions):
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    @classmethod
+    def launch(
+        cls,
+        model: Optional[Path] = None,
+        credentials: Optional[Dict[str, object]] = None,
+        endpoints: Path = ROOT / "endpoints.yml",
+        extra_env: Optional[Dict[str, str]] = None,
+    ) -> "Assistant":
+        model = model or current_model()
+        workdir = Path(tempfile.mkdtemp(prefix="urbact-assistant-"))
+        rasa_port, actions_port = free_port(), free_port()
+        creds_path = workdir / "credentials.yml"
+        creds_path.write_text(
+            yaml.safe_dump(credentials if credentials is not None else DEFAULT_CREDENTIALS),
+            encoding="utf-8",
+        )
+        env = dict(os.environ)
+        env.update(
+            RASA_TELEMETRY_ENABLED="false",
+            PYTHONPATH=str(ROOT),
+            ACTION_SERVER_URL=f"http://127.0.0.1:{actions_port}/webhook",
+        )
+        env.setdefault("DATABASE_URL", f"sqlite+aiosqlite:///{ROOT / 'var' / 'urbact.db'}")
+        env.update(extra_env or {})
+        started_at = time.monotonic()
+        actions = subprocess.Popen(
+            [str(ROOT / ".venv-actions/bin/python"), "-m", "rasa_sdk", "--actions", "actions",
+             "--port", str(actions_port)],
+            cwd=ROOT, env=env, stdout=open(workdir / "actions.log", "wb"), stderr=subprocess.STDOUT,
+        )
+        rasa = subprocess.Popen(
+            [str(ROOT / ".venv-rasa/bin/rasa"), "run", "--model", str(model), "--interface", "127.0.0.1",
+             "--port", str(rasa_port), "--credentials", str(creds_path), "--endpoints", str(endpoints)],
+            cwd=ROOT, env=env, stdout=open(workdir / "rasa.log", "wb"), stderr=subprocess.STDOUT,
+        )
+        return cls(rasa, actions, rasa_port, actions_port, workdir, started_at, env)
+
+    @classmethod
+    @contextlib.contextmanager
+    def running(cls, **kwargs: object) -> Iterator["Assistant"]:
+        assistant = cls.launch(**kwargs)  # type: ignore[arg-type]
+        try:
+            assistant.wait_ready()
+            yield assistant
+        finally:
+            assistant.stop()

@@ -1,0 +1,228 @@
+"""Unit tests for actions/field_examples.py (no Rasa server: real rasa_sdk dispatcher and tracker)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+# Make the project root importable when pytest is launched from its binary (no pythonpath setting).
+_ROOT = Path(__file__).resolve().parents[3]
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+from rasa_sdk import Tracker  # noqa: E402
+from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
+
+from actions.field_examples import (  # noqa: E402
+    CITY_KEYS,
+    MENU_RESPONSE,
+    ActionFieldExample,
+    find_city_in_text,
+    resolve_city,
+)
+
+ALL_KEYS = {
+    "nantes",
+    "val_de_marne",
+    "strasbourg",
+    "pays_des_condruses",
+    "romans_sur_isere",
+    "mouans_sartoux",
+    "milan",
+}
+
+
+def make_tracker(text: str, cities: Optional[List[Any]] = None) -> Tracker:
+    entities = [
+        {"entity": "city", "value": city, "start": 0, "end": 1, "extractor": "DIETClassifier"}
+        for city in (cities or [])
+    ]
+    latest_message = {
+        "text": text,
+        "intent": {"name": "ask_field_example", "confidence": 0.99},
+        "entities": entities,
+    }
+    return Tracker(
+        sender_id="test",
+        slots={},
+        latest_message=latest_message,
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+def run_action(text: str, cities: Optional[List[Any]] = None) -> List[Dict[str, Any]]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionFieldExample().run(dispatcher, make_tracker(text, cities), {}))
+    assert events == []
+    return dispatcher.messages
+
+
+def responses(messages: List[Dict[str, Any]]) -> List[Optional[str]]:
+    return [message.get("response") for message in messages]
+
+
+def test_name() -> None:
+    assert ActionFieldExample().name() == "action_field_example"
+
+
+def test_mapping_targets_exactly_the_seven_brochure_examples() -> None:
+    assert set(CITY_KEYS.values()) == ALL_KEYS
+
+
+@pytest.mark.parametrize(
+    ("entity", "key"),
+    [
+        ("Nantes", "nantes"),
+        ("Val-de-Marne", "val_de_marne"),
+        ("Strasbourg", "strasbourg"),
+        ("Pays des Condruses", "pays_des_condruses"),
+        ("Romans-sur-Isère", "romans_sur_isere"),
+        ("Mouans-Sartoux", "mouans_sartoux"),
+        ("Milan", "milan"),
+    ],
+)
+def test_each_city_entity_gives_its_own_example(entity: str, key: str) -> None:
+    messages = run_action(f"qu'a fait {entity} avec URBACT ?", [entity])
+    assert responses(messages) == [f"utter_example_{key}"]
+
+
+@pytest.mark.parametrize(
+    ("entity", "key"),
+    [
+        ("romans sur isere", "romans_sur_isere"),
+        ("Romans", "romans_sur_isere"),
+        ("nantess", "nantes"),
+        ("NANTES", "nantes"),
+        ("val de marne", "val_de_marne"),
+        ("Département du Val-de-Marne", "val_de_marne"),
+        ("94", "val_de_marne"),
+        ("l'Eurométropole", "strasbourg"),
+        ("Eurometropole de Strasbourg", "strasbourg"),
+        ("strasbourgh", "strasbourg"),
+        ("condruses", "pays_des_condruses"),
+        ("Condroz", "pays_des_condruses"),
+        ("pays de condruse", "pays_des_condruses"),
+        ("Roman", "romans_sur_isere"),
+        ("mouans", "mouans_sartoux"),
+        ("mouans sartou", "mouans_sartoux"),
+        ("Milano", "milan"),
+        ("ville de Nantes", "nantes"),
+    ],
+)
+def test_unaccented_aliases_and_typos(entity: str, key: str) -> None:
+    assert resolve_city(entity) == key
+    assert responses(run_action(f"exemple de {entity}", [entity])) == [f"utter_example_{key}"]
+
+
+def test_numeric_entity_value_from_payload() -> None:
+    assert responses(run_action('/ask_field_example{"city": 94}', [94])) == ["utter_example_val_de_marne"]
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("qu'a fait Nantes avec URBACT ?", "nantes"),
+        ("qu'a fait nantess avec urbact", "nantes"),
+        ("et a romans sur isere ca a donne quoi", "romans_sur_isere"),
+        ("l'experience du Val de Marne svp", "val_de_marne"),
+        ("racontez moi mouans-sartoux", "mouans_sartoux"),
+        ("le crowdfunding a Milan", "milan"),
+        ("retour d'expérience du pays des condruses", "pays_des_condruses"),
+        ("Strasbourg, qu'ont-ils fait ?", "strasbourg"),
+    ],
+)
+def test_fuzzy_match_on_text_when_no_entity(text: str, key: str) -> None:
+    assert responses(run_action(text)) == [f"utter_example_{key}"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "avez-vous des exemples de villes françaises ?",
+        "quel bilan tirer d'un réseau ?",
+        "des exemples concrets svp",
+        "Mantes-la-Jolie a-t-elle participé ?",
+        "94 villes ont participé à ce réseau",
+        "un exemple de l'Eurométropole de Metz",
+        "le roman de la ville",
+        "",
+    ],
+)
+def test_no_known_city_in_text_gives_menu_only(text: str) -> None:
+    messages = run_action(text)
+    assert responses(messages) == [MENU_RESPONSE]
+    assert messages[0]["text"] is None
+
+
+@pytest.mark.parametrize("city", ["Lyon", "Paris", "Mantes", "Bilan", "Eurométropole de Metz"])
+def test_unknown_city_is_said_honestly_then_menu(city: str) -> None:
+    assert resolve_city(city) is None
+    messages = run_action(f"qu'a fait {city} avec URBACT ?", [city])
+    assert len(messages) == 2
+    assert messages[0]["response"] is None
+    assert city in messages[0]["text"]
+    assert "ne présente pas" in messages[0]["text"]
+    assert messages[1]["response"] == MENU_RESPONSE
+
+
+def test_no_city_at_all_gives_menu() -> None:
+    messages = run_action("avez-vous des retours d'expérience ?", [])
+    assert responses(messages) == [MENU_RESPONSE]
+
+
+def test_entity_wins_over_text() -> None:
+    # DIET tagged Milan; the text also names Strasbourg: the entity decides.
+    assert responses(run_action("Strasbourg s'est inspirée de Milan", ["Milan"])) == ["utter_example_milan"]
+
+
+def test_two_cities_give_two_examples_without_duplicates() -> None:
+    messages = run_action("Nantes et Romans", ["Nantes", "Romans", "nantes"])
+    assert responses(messages) == ["utter_example_nantes", "utter_example_romans_sur_isere"]
+
+
+def test_known_and_unknown_city_together() -> None:
+    messages = run_action("Nantes et Lyon", ["Nantes", "Lyon"])
+    assert messages[0]["response"] is None and "Lyon" in messages[0]["text"]
+    assert responses(messages)[1:] == ["utter_example_nantes"]
+
+
+def test_find_city_in_text_prefers_longest_alias() -> None:
+    assert find_city_in_text("eurometropole de strasbourg") == "strasbourg"
+    assert find_city_in_text("rien à voir") is None
+
+
+def _domain_with_examples() -> Dict[str, Any]:
+    """domain.yml once the lead has merged the brochure fragment, else the draft fragment."""
+    import yaml
+
+    for candidate in (_ROOT / "domain.yml", _ROOT / ".drafts" / "domain_brochure.yml"):
+        if candidate.exists():
+            data = yaml.safe_load(candidate.read_text(encoding="utf-8")) or {}
+            if "action_field_example" in (data.get("actions") or []):
+                return data
+    pytest.fail("no domain file declares action_field_example")
+
+
+def test_domain_has_one_response_per_city_and_a_complete_menu() -> None:
+    import json
+
+    domain = _domain_with_examples()
+    responses_ = domain["responses"]
+    for key in ALL_KEYS:
+        assert f"utter_example_{key}" in responses_, key
+    buttons = responses_[MENU_RESPONSE][0]["buttons"]
+    menu_keys = set()
+    for button in buttons:
+        payload = button["payload"]
+        assert payload.startswith("/ask_field_example{")
+        city = json.loads(payload[len("/ask_field_example") :])["city"]
+        menu_keys.add(resolve_city(city))
+    assert menu_keys == ALL_KEYS
