@@ -58,7 +58,7 @@ test-unit: install
 	.venv-rasa/bin/pytest -q tests/unit/bot
 
 test-integration: install
-	.venv-actions/bin/pytest -q tests/integration/actions
+	REQUIRE_POSTGRES=1 .venv-actions/bin/pytest -q tests/integration/actions
 
 test-nlu: model
 	@rm -rf results/nlu

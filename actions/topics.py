@@ -66,11 +66,17 @@ TOPIC_LABELS: Final[Dict[str, str]] = {
     "ask_contact_point": "Point de contact national",
     # hand-off
     "request_handoff": "Transmettre ma question",
+    # contact-point staff (Slack only)
+    "staff_list_handoffs": "Demandes en attente",
+    "staff_mark_handled": "Marquer une demande traitée",
 }
 
 # Intents never offered as "did you mean" suggestions: they are not topics.
 NEVER_SUGGESTED: Final[FrozenSet[str]] = frozenset(
-    {"nlu_fallback", "out_of_scope", "greet", "goodbye", "thank", "affirm", "deny"}
+    {
+        "nlu_fallback", "out_of_scope", "greet", "goodbye", "thank", "affirm", "deny",
+        "staff_list_handoffs", "staff_mark_handled",
+    }
 )
 
 # Intents only worth suggesting while the quiz is running.

@@ -1,0 +1,89 @@
+"""Async engine and session factory built from the environment.
+
+DATABASE_URL        default sqlite+aiosqlite:///<repo>/var/urbact.db
+                    postgresql+asyncpg://user@host:5432/db works unchanged
+                    (plain postgresql:// and sqlite:/// are upgraded to the async drivers)
+DB_TIMEOUT_SECONDS  deadline of every repository call, default 2 s
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DB_PATH = REPO_ROOT / "var" / "urbact.db"
+DEFAULT_TIMEOUT_SECONDS = 2.0
+
+
+def default_database_url() -> str:
+    return f"sqlite+aiosqlite:///{DEFAULT_DB_PATH}"
+
+
+def normalise_url(url: str) -> str:
+    """Map sync URLs to their async driver ("postgresql://" -> "postgresql+asyncpg://")."""
+    parsed = make_url(url)
+    driver = parsed.drivername
+    if driver in ("postgresql", "postgres", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    elif driver == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    return parsed.render_as_string(hide_password=False)
+
+
+def database_url(explicit: Optional[str] = None) -> str:
+    return normalise_url(explicit or os.environ.get("DATABASE_URL") or default_database_url())
+
+
+def db_timeout_seconds() -> float:
+    raw = os.environ.get("DB_TIMEOUT_SECONDS", "")
+    try:
+        value = float(raw) if raw else DEFAULT_TIMEOUT_SECONDS
+    except ValueError:
+        return DEFAULT_TIMEOUT_SECONDS
+    return value if 0 < value <= 60 else DEFAULT_TIMEOUT_SECONDS
+
+
+def safe_url(url: str) -> str:
+    """URL without password, for logs."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def create_engine(url: Optional[str] = None, **kwargs: Any) -> AsyncEngine:
+    resolved = database_url(url)
+    parsed = make_url(resolved)
+    timeout = db_timeout_seconds()
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs.setdefault("connect_args", {"timeout": timeout})
+    elif parsed.get_backend_name() == "postgresql":
+        # asyncpg: connection-establishment timeout; statements are bounded by the
+        # repository deadline (asyncio.wait_for).
+        kwargs.setdefault("connect_args", {"timeout": timeout})
+        kwargs.setdefault("pool_pre_ping", True)
+        if "poolclass" not in kwargs:
+            kwargs.setdefault("pool_size", 5)
+            kwargs.setdefault("max_overflow", 5)
+            kwargs.setdefault("pool_timeout", timeout)
+    engine = create_async_engine(resolved, **kwargs)
+    if parsed.get_backend_name() == "sqlite":
+        _enable_sqlite_foreign_keys(engine)
+    return engine
+
+
+def _enable_sqlite_foreign_keys(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

@@ -1,0 +1,77 @@
+"""Generate data/nlu/lookups.yml (Rasa lookup tables and synonyms) from the knowledge base.
+
+One source of truth: the lookup tables for the `city`, `network` and `theme` entities and
+the synonyms mapping network/city aliases to canonical names are derived from data/kb/*.csv
+by the importer; never edit the YAML by hand.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Iterable
+
+from actions.db.loader import KnowledgeBase
+
+HEADER = (
+    "# GENERATED FILE - do not edit by hand.\n"
+    "# Source of truth: data/kb/*.csv. Regenerate with:\n"
+    "#   .venv-actions/bin/python -m bot.ops.import_data\n"
+    "# Check freshness with: .venv-actions/bin/python -m bot.ops.import_data --check-lookups\n"
+)
+
+
+def _sorted_unique(values: Iterable[str]) -> list[str]:
+    seen: "OrderedDict[str, str]" = OrderedDict()
+    for value in values:
+        value = value.strip()
+        if value and value.casefold() not in seen:
+            seen[value.casefold()] = value
+    return sorted(seen.values(), key=lambda v: (v.casefold(), v))
+
+
+def _block(kind: str, name: str, examples: list[str]) -> str:
+    lines = [f"- {kind}: {_scalar(name)}", "  examples: |"]
+    lines += [f"    - {example}" for example in examples]
+    return "\n".join(lines)
+
+
+def _scalar(value: str) -> str:
+    """A YAML-safe scalar (quoted when it contains characters YAML would interpret)."""
+    if value and value[0].isalnum() and not any(ch in value for ch in ":#{}[],&*!|>'\"%@`"):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def build_lookups(kb: KnowledgeBase) -> str:
+    cities = _sorted_unique(v for c in kb.cities for v in (c.name, *c.aliases))
+    networks = _sorted_unique(v for n in kb.networks for v in (n.name, *n.aliases))
+    themes = _sorted_unique(v for t in kb.themes for v in (t.label, *t.synonyms))
+
+    synonyms: dict[str, str] = {}  # alias (casefolded) -> canonical
+    blocks_syn: list[tuple[str, list[str]]] = []
+    for rows in (kb.networks, kb.cities):
+        for row in sorted(rows, key=lambda r: r.name.casefold()):
+            aliases = []
+            for alias in row.aliases:
+                key = alias.casefold()
+                if key == row.name.casefold():
+                    continue
+                if key in synonyms and synonyms[key] != row.name:
+                    raise ValueError(
+                        f"alias '{alias}' maps to both '{synonyms[key]}' and '{row.name}'"
+                    )
+                synonyms[key] = row.name
+                aliases.append(alias)
+            if aliases:
+                blocks_syn.append((row.name, _sorted_unique(aliases)))
+
+    parts = [
+        HEADER.rstrip("\n"),
+        'version: "3.1"',
+        "nlu:",
+        _block("lookup", "city", cities),
+        _block("lookup", "network", networks),
+        _block("lookup", "theme", themes),
+    ]
+    parts += [_block("synonym", name, aliases) for name, aliases in blocks_syn]
+    return "\n".join(parts) + "\n"

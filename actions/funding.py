@@ -1,0 +1,181 @@
+"""Funding questions: open URBACT calls, the last call, financing the action plan.
+
+The clock is injectable (constructor argument ``clock``) so tests can freeze "today".
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Callable, Optional
+
+from actions.base import Context, DatabaseAction
+from actions.db.repositories import CallInfo, RepositoryFactory, is_open
+from actions.db.vocab import PAGE_SIZE
+from actions.formatting import (
+    FRANCE_URL,
+    GET_INVOLVED_URL,
+    button,
+    fr_amount,
+    fr_date,
+    plural,
+    remaining_line,
+)
+
+Clock = Callable[[], date]
+Events = list[dict[str, Any]]
+
+
+def national_point_url(contacts: list[Any]) -> str:
+    return next((c.url for c in contacts if c.url), FRANCE_URL)
+
+
+def call_line(call: CallInfo, today: date) -> str:
+    if is_open(call, today) and call.closes_on:
+        status = f"ouvert jusqu'au {fr_date(call.closes_on)}"
+    elif call.opens_on and call.opens_on > today:
+        status = f"ouvre le {fr_date(call.opens_on)}"
+    elif call.closes_on:
+        status = f"clos le {fr_date(call.closes_on)}"
+    elif call.opens_on:
+        status = f"lancé le {fr_date(call.opens_on)}, date limite non renseignée"
+    else:
+        status = "dates non renseignées"
+    line = f"• {call.name} – {status}"
+    if call.max_budget_eur:
+        line += f", jusqu'à {fr_amount(call.max_budget_eur)}"
+    if call.link:
+        line += f" – {call.link}"
+    return line
+
+
+class _FundingAction(DatabaseAction):
+    needs_catalogue = False
+
+    def __init__(
+        self, repository_factory: Optional[RepositoryFactory] = None, clock: Optional[Clock] = None
+    ) -> None:
+        super().__init__(repository_factory)
+        self.clock: Clock = clock or date.today
+
+
+class ActionOpenCalls(_FundingAction):
+    def name(self) -> str:
+        return "action_open_calls"
+
+    async def answer(self, ctx: Context) -> Events:
+        today = self.clock()
+        open_calls = await ctx.repo.open_calls(today)
+        urbact_open = [c for c in open_calls if c.kind == "urbact"]
+        other_open = [c for c in open_calls if c.kind != "urbact"]
+        lines: list[str] = []
+        buttons = [
+            button("Qui contacter en France ?", "ask_contact_point", country="France"),
+            button("Financer notre plan d'action", "ask_implementation_funding"),
+        ]
+        if urbact_open:
+            lines.append(
+                f"Oui : {plural(len(urbact_open), 'appel URBACT est ouvert', 'appels URBACT sont ouverts')} "
+                f"en ce moment ({fr_date(today)}) :"
+            )
+            lines += [call_line(c, today) for c in urbact_open[:PAGE_SIZE]]
+            lines.append(f"Tous les détails pour candidater : {GET_INVOLVED_URL}")
+        else:
+            contacts = await ctx.repo.contact_points("FR")
+            last = await ctx.repo.last_closed_calls(today, kind="urbact", limit=1)
+            upcoming = await ctx.repo.upcoming_calls(today, kind="urbact")
+            lines.append(f"Aucun appel URBACT n'est ouvert aujourd'hui ({fr_date(today)}).")
+            if upcoming:
+                nxt = upcoming[0]
+                lines.append(f"Le prochain annoncé, « {nxt.name} », ouvre le {fr_date(nxt.opens_on)}.")  # type: ignore[arg-type]
+            if last and last[0].closes_on:
+                lines.append(f"Le dernier, « {last[0].name} », a fermé le {fr_date(last[0].closes_on)}.")
+            lines.append(
+                f"Pour ne pas manquer le prochain : {GET_INVOLVED_URL} et le Point URBACT national "
+                f"(ANCT) : {national_point_url(contacts)}"
+            )
+            buttons.insert(0, button("Détails du dernier appel", "ask_last_call"))
+        if other_open:
+            lines.append("Autres financements ouverts en ce moment :")
+            lines += [call_line(c, today) for c in other_open[:3]]
+        ctx.say("\n".join(lines), buttons)
+        return []
+
+
+class ActionLastCall(_FundingAction):
+    def name(self) -> str:
+        return "action_last_call"
+
+    async def answer(self, ctx: Context) -> Events:
+        today = self.clock()
+        last = await ctx.repo.last_closed_calls(today, kind="urbact", limit=1)
+        open_now = await ctx.repo.open_calls(today, kind="urbact")
+        lines: list[str] = []
+        if last and last[0].closes_on:
+            call = last[0]
+            opened = f", ouvert le {fr_date(call.opens_on)}" if call.opens_on else ""
+            lines.append(
+                f"Le dernier appel URBACT clos est « {call.name} » : il a fermé le "
+                f"{fr_date(call.closes_on)}{opened}."
+            )
+            if call.description:
+                lines.append(call.description)
+            if call.link:
+                lines.append(f"Page de l'appel : {call.link}")
+        else:
+            lines.append("Ma base ne contient aucun appel URBACT clos avec une date connue.")
+        if open_now:
+            lines.append(
+                f"Bonne nouvelle : « {open_now[0].name} » est ouvert jusqu'au {fr_date(open_now[0].closes_on)}."  # type: ignore[arg-type]
+            )
+        else:
+            lines.append(f"Aucun appel n'est ouvert aujourd'hui ; suivez les annonces sur {GET_INVOLVED_URL}")
+        ctx.say(
+            "\n".join(lines),
+            [
+                button("Un appel est-il ouvert ?", "ask_open_calls"),
+                button("Qui contacter en France ?", "ask_contact_point", country="France"),
+            ],
+        )
+        return []
+
+
+class ActionImplementationFunding(_FundingAction):
+    def name(self) -> str:
+        return "action_implementation_funding"
+
+    async def answer(self, ctx: Context) -> Events:
+        today = self.clock()
+        others = await ctx.repo.list_calls(kind="other")
+        contacts = await ctx.repo.contact_points("FR")
+        # One line per funder: its open call if any, else its most recent one.
+        by_funder: dict[str, CallInfo] = {}
+        for call in sorted(others, key=lambda c: (not is_open(c, today),)):
+            by_funder.setdefault(call.funder, call)
+        picks = sorted(
+            by_funder.values(),
+            key=lambda c: (not is_open(c, today), -(c.closes_on.toordinal() if c.closes_on else 0)),
+        )
+        lines = [
+            "URBACT finance l'échange entre villes (rencontres, expertise, préparation du plan), "
+            "pas la réalisation de votre plan d'action : il faut mobiliser d'autres fonds, "
+            "et le plan aide justement à les cibler. Seule nuance : les nouveaux réseaux d'action "
+            "URBACT (appel de 2026) donnent à chaque ville un budget pour tester des actions locales.",
+        ]
+        if picks:
+            lines.append("Pistes recensées dans ma base :")
+            lines += [call_line(c, today) for c in picks[:PAGE_SIZE]]
+            more = remaining_line(len(picks) - PAGE_SIZE)
+            if more:
+                lines.append(more)
+        lines.append(
+            f"Pensez aussi aux programmes FEDER de votre région ; le Point URBACT national peut vous orienter : "
+            f"{national_point_url(contacts)}"
+        )
+        ctx.say(
+            "\n".join(lines),
+            [
+                button("Un appel URBACT est-il ouvert ?", "ask_open_calls"),
+                button("Qui contacter en France ?", "ask_contact_point", country="France"),
+            ],
+        )
+        return []

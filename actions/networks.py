@@ -1,0 +1,639 @@
+"""Network questions: search by criteria, details, lead partner, partners, networks of a city,
+and follow-ups ("et pour Lyon ?") that re-run the last query with the new entity.
+
+Every entity or slot value is validated and resolved (actions.normalize) before any query;
+the last query is kept in the `last_query` slot as compact JSON, re-validated when read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any, Optional
+
+from rasa_sdk.events import SlotSet
+
+from actions.base import Context, DatabaseAction
+from actions.db.repositories import CityDetail, NetworkDetail, NetworkQuery
+from actions.db.vocab import NETWORK_TYPES, PAGE_SIZE
+from actions.formatting import (
+    NETWORKS_URL,
+    button,
+    country_name,
+    de,
+    in_country,
+    fr_join,
+    kind_label,
+    more_button,
+    network_line,
+    network_when,
+    page,
+    plural,
+    remaining_line,
+    type_label,
+)
+from actions.normalize import Resolution, parse_offset
+from actions.text import fold
+
+logger = logging.getLogger(__name__)
+
+FILTERS = ("theme", "city", "country", "network_type", "programme", "year")
+QUERY_KINDS = ("search", "details", "lead", "partners", "city")
+MAX_LAST_QUERY = 1000
+
+ENTITY_NOUNS = {
+    "network": "réseaux",
+    "city": "villes et collectivités partenaires",
+    "theme": "thèmes",
+    "country": "pays",
+    "network_type": "types de réseaux",
+    "programme": "programmes",
+    "year": "années",
+}
+EXAMPLE_THEMES = ("jeunesse", "alimentation", "mobilité")
+
+Events = list[dict[str, Any]]
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def city_label(city: Any) -> str:
+    """'Gdańsk (Pologne)', 'Val-de-Marne (département, France)'."""
+    country = country_name(city.country_code)
+    if city.kind == "city":
+        return f"{city.name} ({country})"
+    return f"{city.name} ({kind_label(city.kind)}, {country})"
+
+
+def describe(filters: dict[str, Any], ctx: Context, count: int = 2) -> str:
+    """French description of filters: 'réseaux de transfert URBACT IV avec Lyon …'."""
+    assert ctx.norm is not None
+    singular = count == 1
+    if "network_type" in filters:
+        t = NETWORK_TYPES[filters["network_type"]]
+        noun = t.label if singular else t.plural
+    else:
+        noun = "réseau" if singular else "réseaux"
+    parts = [noun]
+    if "programme" in filters:
+        parts.append(filters["programme"])
+    if "theme" in filters:
+        parts.append(f"sur le thème « {ctx.norm.label('theme', filters['theme'])} »")
+    if "city" in filters:
+        parts.append(f"avec {ctx.norm.label('city', filters['city'])}")
+    if "country" in filters:
+        parts.append(f"comptant un partenaire {in_country(filters['country'])}")
+    if "year" in filters:
+        parts.append(f"{'lancé' if singular else 'lancés'} en {filters['year']}")
+    return " ".join(parts)
+
+
+def filter_payload(filters: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """Entity values (display labels) that reproduce ``filters`` in a button payload."""
+    assert ctx.norm is not None
+    return {k: (str(v) if k == "year" else ctx.norm.label(k, str(v))) for k, v in filters.items()}
+
+
+def read_entity(ctx: Context, entity: str) -> Optional[tuple[str, Resolution]]:
+    """First resolution of ``entity`` in the latest message, as (entity type, resolution).
+
+    A found value wins over an unknown one, an unknown one over an invalid one. A city
+    named as a country ("France") or the reverse is returned under the other type.
+    """
+    assert ctx.norm is not None
+    best: Optional[tuple[str, Resolution]] = None
+    for value in ctx.entity_values(entity)[:5]:
+        res = ctx.norm.resolve(entity, value)
+        if res.found:
+            return entity, res
+        if res.status == "invalid":
+            logger.warning("rejected %s entity value (type=%s)", entity, type(value).__name__)
+        elif entity in ("city", "country"):
+            other = "country" if entity == "city" else "city"
+            alt = ctx.norm.resolve(other, value)
+            if alt.found and fold(alt.raw or "") == fold(alt.label or ""):
+                return other, alt
+        if best is None or (best[1].status == "invalid" and res.status == "unknown"):
+            best = (entity, res)
+    return best
+
+
+def read_filters(ctx: Context) -> tuple[dict[str, Any], list[tuple[str, Resolution]]]:
+    """Valid filters of the latest message and the problems (unknown/invalid values)."""
+    filters: dict[str, Any] = {}
+    problems: list[tuple[str, Resolution]] = []
+    for entity in FILTERS:
+        found = read_entity(ctx, entity)
+        if found is None:
+            continue
+        target, res = found
+        if res.found and res.value is not None:
+            filters.setdefault(target, int(res.value) if target == "year" else res.value)
+        else:
+            problems.append((target, res))
+    return filters, problems
+
+
+def report_problem(
+    ctx: Context, entity: str, res: Resolution, intent: str, keep: Optional[dict[str, Any]] = None
+) -> None:
+    """Honest 'not found' with up to 3 suggestions as buttons."""
+    keep = dict(keep or {})
+    noun = ENTITY_NOUNS.get(entity, "valeurs")
+    if res.status == "invalid" or not res.raw:
+        ctx.say(
+            f"Je n'ai pas pu lire la valeur reçue pour ce critère ({noun}). "
+            "Pouvez-vous la reformuler ?"
+        )
+        return
+    suggestions = list(res.suggestions)
+    if suggestions:
+        ctx.say(
+            f"Je ne trouve pas « {res.raw} » parmi les {noun} de ma base. Vouliez-vous dire :",
+            [button(label, intent, **{**keep, entity: label}) for _, label in suggestions],
+        )
+    elif entity in ("network_type", "programme"):
+        options = (
+            [button(t.plural.capitalize(), intent, **{**keep, entity: t.plural}) for t in list(NETWORK_TYPES.values())[:4]]
+            if entity == "network_type"
+            else [button(p, intent, **{**keep, entity: p}) for p in ("URBACT IV", "URBACT III", "URBACT II")]
+        )
+        ctx.say(f"Je ne reconnais pas « {res.raw} ». Voici les choix possibles :", options)
+    else:
+        ctx.say(
+            f"Je ne trouve pas « {res.raw} » parmi les {noun} de ma base, qui n'est pas exhaustive. "
+            f"La liste officielle des réseaux : {NETWORKS_URL}"
+        )
+
+
+# ----------------------------------------------------------------------------- last query
+
+
+def encode_last_query(query: dict[str, Any]) -> str:
+    return json.dumps(query, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def read_last_query(ctx: Context) -> Optional[dict[str, Any]]:
+    """The validated last query, or None (slot values are never trusted blindly)."""
+    assert ctx.norm is not None
+    raw = ctx.slot("last_query")
+    if not isinstance(raw, str) or not raw or len(raw) > MAX_LAST_QUERY:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("a") not in QUERY_KINDS:
+        return None
+    out: dict[str, Any] = {"a": data["a"]}
+    filters = data.get("f") or {}
+    if not isinstance(filters, dict):
+        return None
+    clean_filters = {}
+    for key, value in filters.items():
+        if key not in FILTERS or not ctx.norm.is_known(key, value):
+            return None
+        clean_filters[key] = int(value) if key == "year" else value
+    if clean_filters:
+        out["f"] = clean_filters
+    for key, entity in (("n", "network"), ("c", "city"), ("x", "city")):
+        if key in data and data[key] is not None:
+            if not ctx.norm.is_known(entity, data[key]):
+                return None
+            out[key] = data[key]
+    offset = parse_offset(data.get("o", 0))
+    out["o"] = offset or 0
+    if out["a"] == "search" and "f" not in out:
+        return None
+    if out["a"] in ("details", "lead", "partners") and "n" not in out:
+        return None
+    if out["a"] == "city" and "c" not in out:
+        return None
+    return out
+
+
+def query_events(ctx: Context, query: dict[str, Any], **slots: Any) -> Events:
+    events: Events = [
+        SlotSet("last_query", encode_last_query(query)),
+        SlotSet("results_offset", float(query.get("o", 0))),
+    ]
+    events += [SlotSet(name, value) for name, value in slots.items()]
+    return events
+
+
+def offset_from_message(ctx: Context) -> Optional[int]:
+    for value in ctx.entity_values("results_offset")[:1]:
+        offset = parse_offset(value)
+        if offset is None:
+            logger.warning("rejected results_offset entity value")
+        return offset
+    return None
+
+
+# ----------------------------------------------------------------------------- answers
+
+
+async def show_search(ctx: Context, filters: dict[str, Any], offset: int = 0) -> Events:
+    assert ctx.norm is not None
+    if set(filters) == {"city"}:
+        return await show_city(ctx, filters["city"], offset)
+    results = await ctx.repo.search_networks(NetworkQuery(**filters))
+    description = describe(filters, ctx)
+    entity_slots = {
+        name: (str(filters[name]) if name == "year" else ctx.norm.label(name, filters[name]))
+        if name in filters
+        else None
+        for name in FILTERS
+    }
+    single = results[0].name if len(results) == 1 else None
+    query = {"a": "search", "f": filters, "o": offset}
+    if not results:
+        buttons = []
+        if len(filters) > 1:
+            labels = filter_payload(filters, ctx)
+            for name in filters:
+                only = {name: labels[name]}
+                title = f"Seulement : {labels[name]}"
+                buttons.append(button(title, "search_networks", **only))
+        ctx.say(
+            f"Ma base ne contient aucun {describe(filters, ctx, 1)}, mais elle n'est pas exhaustive. "
+            f"La liste officielle : {NETWORKS_URL}",
+            buttons[:4] or None,
+        )
+        return query_events(ctx, {**query, "o": 0}, network=None, **entity_slots)
+    shown, remaining, next_offset = page(results, offset)
+    offset = min(offset, max(0, len(results) - 1)) // PAGE_SIZE * PAGE_SIZE
+    query["o"] = offset
+    if offset == 0:
+        header = f"J'ai trouvé {len(results)} {describe(filters, ctx, len(results))} :"
+    else:
+        header = f"Suite des {description} ({offset + 1}-{offset + len(shown)} sur {len(results)}) :"
+    lines = [header, *(network_line(n) for n in shown)]
+    more = remaining_line(remaining)
+    if more:
+        lines.append(more)
+    lines.append(f"Liste officielle : {NETWORKS_URL}")
+    buttons = [button(f"En savoir plus : {shown[0].name}", "ask_network_details", network=shown[0].name)]
+    if len(shown) > 1:
+        buttons.append(button(f"En savoir plus : {shown[1].name}", "ask_network_details", network=shown[1].name))
+    if next_offset is not None:
+        buttons.append(more_button(next_offset))
+    ctx.say("\n".join(lines), buttons)
+    return query_events(ctx, query, network=single, **entity_slots)
+
+
+def _partner_summary(n: NetworkDetail) -> str:
+    partners = n.partners
+    french = [m.city.name for m in partners if m.city.country_code == "FR"]
+    if n.lead:
+        text = f"Chef de file : {city_label(n.lead)}"
+    else:
+        text = "Chef de file : non renseigné"
+    if partners:
+        text += f" ; {plural(len(partners), 'autre partenaire', 'autres partenaires')}"
+        if french:
+            text += f", dont {fr_join(french)} en France"
+    text += "."
+    if n.partial:
+        text += " Fiche incomplète : le partenariat n'est que partiellement connu."
+    return text
+
+
+async def _network(ctx: Context, slug: str) -> Optional[NetworkDetail]:
+    detail = await ctx.repo.get_network(slug)
+    if detail is None:  # removed since the catalogue was cached
+        ctx.say(f"Je ne trouve plus ce réseau dans ma base. La liste officielle : {NETWORKS_URL}")
+    return detail
+
+
+async def show_details(ctx: Context, slug: str) -> Events:
+    n = await _network(ctx, slug)
+    if n is None:
+        return []
+    when = network_when(n)
+    first = f"{n.name} : {type_label(n.type)} {n.programme}" + (f", {when}" if when else "")
+    if n.period and re.fullmatch(r"\d{4}-\d{4}", n.period):
+        first += f" (période {n.period})"
+    first += "."
+    lines = [first, n.description, _partner_summary(n)]
+    if n.theme_labels:
+        lines.append("Thèmes : " + ", ".join(n.theme_labels) + ".")
+    lines.append(f"En savoir plus : {n.official_url or NETWORKS_URL}")
+    buttons = []
+    if n.partners:
+        buttons.append(button("Voir les partenaires", "ask_network_partners", network=n.name))
+    if n.theme_slugs and ctx.norm:
+        theme = ctx.norm.label("theme", n.theme_slugs[0])
+        buttons.append(button(f"Autres réseaux : {theme}", "search_networks", theme=theme))
+    if n.lead:
+        buttons.append(button(f"Réseaux de {n.lead.name}", "ask_city_networks", city=n.lead.name))
+    ctx.say("\n".join(lines), buttons or None)
+    return query_events(ctx, {"a": "details", "n": n.slug, "o": 0}, network=n.name)
+
+
+async def show_lead(ctx: Context, slug: str) -> Events:
+    n = await _network(ctx, slug)
+    if n is None:
+        return []
+    if n.lead:
+        text = f"Le chef de file {de(n.name)} est {city_label(n.lead)}."
+        if n.partners:
+            text += f" Le réseau compte {plural(len(n.partners), 'autre partenaire', 'autres partenaires')}."
+    else:
+        text = (
+            f"Ma base ne précise pas le chef de file {de(n.name)} : la fiche est incomplète."
+        )
+    text += f"\nEn savoir plus : {n.official_url or NETWORKS_URL}"
+    buttons = []
+    if n.partners:
+        buttons.append(button("Voir les partenaires", "ask_network_partners", network=n.name))
+    buttons.append(button(f"Présentation {de(n.name)}", "ask_network_details", network=n.name))
+    if n.lead:
+        buttons.append(button(f"Réseaux de {n.lead.name}", "ask_city_networks", city=n.lead.name))
+    ctx.say(text, buttons)
+    return query_events(ctx, {"a": "lead", "n": n.slug, "o": 0}, network=n.name)
+
+
+async def show_partners(
+    ctx: Context, slug: str, offset: int = 0, exclude: Optional[str] = None
+) -> Events:
+    n = await _network(ctx, slug)
+    if n is None:
+        return []
+    members = [m for m in n.members if m.city.slug != exclude]
+    excluded = next((m.city for m in n.members if m.city.slug == exclude), None)
+    query: dict[str, Any] = {"a": "partners", "n": n.slug, "o": 0}
+    if excluded:
+        query["x"] = excluded.slug
+    if not members:
+        ctx.say(
+            f"Ma base ne connaît pas d'autre partenaire {de(n.name)} (fiche incomplète). "
+            f"Voir : {n.official_url or NETWORKS_URL}",
+            [button(f"Présentation {de(n.name)}", "ask_network_details", network=n.name)],
+        )
+        return query_events(ctx, query, network=n.name)
+    shown, remaining, next_offset = page(members, offset)
+    offset = min(offset, max(0, len(members) - 1)) // PAGE_SIZE * PAGE_SIZE
+    query["o"] = offset
+    if offset:
+        header = f"Suite des partenaires {de(n.name)} ({offset + 1}-{offset + len(shown)} sur {len(members)}) :"
+    elif excluded:
+        header = f"Avec {excluded.name} dans {n.name}, ma base compte {plural(len(members), 'partenaire')} :"
+    else:
+        header = f"{n.name} réunit {plural(len(members), 'partenaire')} dans ma base :"
+    lines = [header]
+    for m in shown:
+        lines.append(f"• {city_label(m.city)}" + (" – chef de file" if m.role == "lead" else ""))
+    more = remaining_line(remaining)
+    if more:
+        lines.append(more)
+    if n.partial:
+        lines.append("Fiche incomplète : d'autres partenaires peuvent manquer.")
+    lines.append(f"En savoir plus : {n.official_url or NETWORKS_URL}")
+    buttons = []
+    if next_offset is not None:
+        buttons.append(more_button(next_offset))
+    french = [m.city for m in members if m.city.country_code == "FR"]
+    if french:
+        buttons.append(button(f"Réseaux de {french[0].name}", "ask_city_networks", city=french[0].name))
+    buttons.append(button(f"Présentation {de(n.name)}", "ask_network_details", network=n.name))
+    ctx.say("\n".join(lines), buttons)
+    return query_events(ctx, query, network=n.name)
+
+
+async def show_city(ctx: Context, slug: str, offset: int = 0) -> Events:
+    c: Optional[CityDetail] = await ctx.repo.get_city(slug)
+    if c is None:
+        ctx.say(f"Je ne trouve plus cette collectivité dans ma base. Voir : {NETWORKS_URL}")
+        return []
+    query = {"a": "city", "c": c.slug, "o": 0}
+    see_also = [button(f"Voir aussi : {o.name}", "ask_city_networks", city=o.name) for o in c.see_also[:2]]
+    if not c.memberships:
+        text = f"Je n'ai encore aucun réseau renseigné pour {city_label(c)}."
+        if c.note:
+            text += f"\n{c.note}"
+        text += f"\nLa liste officielle des réseaux : {NETWORKS_URL}"
+        ctx.say(text, see_also or None)
+        return query_events(ctx, query, city=c.name, network=None)
+    shown, remaining, next_offset = page(c.memberships, offset)
+    offset = min(offset, max(0, len(c.memberships) - 1)) // PAGE_SIZE * PAGE_SIZE
+    query["o"] = offset
+    count = plural(len(c.memberships), "réseau", "réseaux")
+    if offset:
+        header = f"Suite des réseaux de {c.name} ({offset + 1}-{offset + len(shown)} sur {len(c.memberships)}) :"
+    else:
+        header = f"{city_label(c)} participe à {count} de ma base :"
+    lines = [header, *(network_line(m.network, m.role) for m in shown)]
+    more = remaining_line(remaining)
+    if more:
+        lines.append(more)
+    if c.note and offset == 0:
+        lines.append(f"À noter : {c.note}")
+    buttons = []
+    if next_offset is not None:
+        buttons.append(more_button(next_offset))
+    first = shown[0].network
+    if len(c.memberships) == 1:
+        buttons.append(button("Les autres villes du réseau", "ask_network_partners", network=first.name))
+    buttons.append(button(f"En savoir plus : {first.name}", "ask_network_details", network=first.name))
+    buttons += see_also
+    ctx.say("\n".join(lines), buttons[:4])
+    single = first.name if len(c.memberships) == 1 else None
+    return query_events(ctx, query, city=c.name, network=single)
+
+
+# ----------------------------------------------------------------------------- target network
+
+
+async def network_from_context(ctx: Context, intent: str) -> tuple[Optional[str], Optional[str], bool]:
+    """(network slug, city to exclude, asked) when the message names no network.
+
+    Uses the last query (a network, a city in a single network, a one-result search), then
+    the validated `network` slot; otherwise asks which network, with buttons.
+    """
+    assert ctx.norm is not None
+    last = read_last_query(ctx)
+    choices: list[str] = []
+    if last:
+        if last["a"] in ("details", "lead", "partners"):
+            return last["n"], last.get("x"), False
+        if last["a"] == "city":
+            city = await ctx.repo.get_city(last["c"])
+            if city and len(city.memberships) == 1:
+                return city.memberships[0].network.slug, city.slug, False
+            if city:
+                choices = [m.network.name for m in city.memberships]
+        if last["a"] == "search":
+            results = await ctx.repo.search_networks(NetworkQuery(**last["f"]))
+            if len(results) == 1:
+                return results[0].slug, None, False
+            choices = [n.name for n in results]
+    slot = ctx.norm.resolve("network", ctx.slot("network")) if ctx.slot("network") else None
+    if slot and slot.found and not choices:
+        return slot.value, None, False
+    if choices:
+        ctx.say(
+            "De quel réseau parlez-vous ?",
+            [button(name, intent, network=name) for name in choices[:PAGE_SIZE]],
+        )
+    else:
+        ctx.say("De quel réseau parlez-vous ? Donnez-moi son nom, par exemple BoostInno ou Eat4Climate.")
+    return None, None, True
+
+
+async def resolve_network_or_ask(ctx: Context, intent: str) -> tuple[Optional[str], Optional[str]]:
+    found = read_entity(ctx, "network")
+    if found is not None:
+        res = found[1]
+        if res.found:
+            return res.value, None
+        report_problem(ctx, "network", res, intent)
+        return None, None
+    slug, exclude, _asked = await network_from_context(ctx, intent)
+    return slug, exclude
+
+
+# ----------------------------------------------------------------------------- actions
+
+
+class ActionSearchNetworks(DatabaseAction):
+    def name(self) -> str:
+        return "action_search_networks"
+
+    async def answer(self, ctx: Context) -> Events:
+        filters, problems = read_filters(ctx)
+        if problems:
+            entity, res = problems[0]
+            report_problem(ctx, entity, res, "search_networks", keep=filter_payload(filters, ctx))
+            return [SlotSet(entity, None)]
+        if not filters:
+            ctx.say(
+                "Je peux chercher des réseaux par thème, ville, pays, type, programme ou année. "
+                "Quel critère vous intéresse ?",
+                [button(f"Thème : {t}", "search_networks", theme=t) for t in EXAMPLE_THEMES]
+                + [button("URBACT IV en France", "search_networks", programme="URBACT IV", country="France")],
+            )
+            return []
+        return await show_search(ctx, filters)
+
+
+class ActionNetworkDetails(DatabaseAction):
+    def name(self) -> str:
+        return "action_network_details"
+
+    async def answer(self, ctx: Context) -> Events:
+        slug, _ = await resolve_network_or_ask(ctx, "ask_network_details")
+        return await show_details(ctx, slug) if slug else [SlotSet("network", None)]
+
+
+class ActionNetworkLead(DatabaseAction):
+    def name(self) -> str:
+        return "action_network_lead"
+
+    async def answer(self, ctx: Context) -> Events:
+        slug, _ = await resolve_network_or_ask(ctx, "ask_network_lead")
+        return await show_lead(ctx, slug) if slug else [SlotSet("network", None)]
+
+
+class ActionNetworkPartners(DatabaseAction):
+    def name(self) -> str:
+        return "action_network_partners"
+
+    async def answer(self, ctx: Context) -> Events:
+        slug, exclude = await resolve_network_or_ask(ctx, "ask_network_partners")
+        return await show_partners(ctx, slug, 0, exclude) if slug else [SlotSet("network", None)]
+
+
+class ActionCityNetworks(DatabaseAction):
+    def name(self) -> str:
+        return "action_city_networks"
+
+    async def answer(self, ctx: Context) -> Events:
+        found = read_entity(ctx, "city")
+        res = found[1] if found else None
+        if found and res and res.found and found[0] == "country":
+            return await show_search(ctx, {"country": res.value})
+        if res is not None and not res.found:
+            report_problem(ctx, "city", res, "ask_city_networks")
+            return [SlotSet("city", None)]
+        slug = res.value if res is not None else None
+        if slug is None:
+            last = read_last_query(ctx)
+            if last and last["a"] == "city":
+                slug = last["c"]
+            elif ctx.slot("city"):
+                slot = ctx.norm.resolve("city", ctx.slot("city")) if ctx.norm else None
+                slug = slot.value if slot and slot.found else None
+        if slug is None:
+            ctx.say(
+                "Quelle ville ou collectivité vous intéresse ? Par exemple : Mouans-Sartoux, Nantes ou Romans-sur-Isère.",
+                [button(c, "ask_city_networks", city=c) for c in ("Mouans-Sartoux", "Nantes", "Romans-sur-Isère")],
+            )
+            return [SlotSet("city", None)]
+        return await show_city(ctx, slug)
+
+
+class ActionInform(DatabaseAction):
+    """Follow-up: re-run the last query with the new entity (or the next page)."""
+
+    def name(self) -> str:
+        return "action_inform"
+
+    async def answer(self, ctx: Context) -> Events:
+        last = read_last_query(ctx)
+        offset = offset_from_message(ctx)
+        filters, problems = read_filters(ctx)
+        found = read_entity(ctx, "network")
+        network = found[1] if found else None
+
+        if problems:
+            entity, res = problems[0]
+            report_problem(ctx, entity, res, "inform")
+            return [SlotSet(entity, None)]
+        if network is not None and not network.found:
+            report_problem(ctx, "network", network, "inform")
+            return [SlotSet("network", None)]
+
+        if offset is not None and not filters and network is None:
+            if last is None:
+                ctx.say("Je n'ai pas de liste en cours à compléter. Que cherchez-vous ?")
+                return []
+            return await self._rerun(ctx, last, offset)
+
+        if network is not None and network.value:
+            kind = last["a"] if last and last["a"] in ("details", "lead", "partners") else "details"
+            return await self._rerun(ctx, {"a": kind, "n": network.value, "o": 0}, 0)
+
+        if not filters:
+            if ctx.has_entity("results_offset"):
+                ctx.say("Je n'ai pas pu lire la page demandée. Que cherchez-vous ?")
+                return [SlotSet("results_offset", 0.0)]
+            ctx.say(
+                "Pouvez-vous préciser ? Donnez-moi par exemple une ville, un réseau ou un thème.",
+                [button(f"Thème : {t}", "search_networks", theme=t) for t in EXAMPLE_THEMES],
+            )
+            return []
+
+        if last and last["a"] == "search":
+            merged = {**last.get("f", {}), **filters}
+            return await show_search(ctx, merged)
+        if set(filters) == {"city"}:
+            return await show_city(ctx, filters["city"])
+        if last and last["a"] == "city" and "city" not in filters:
+            return await show_search(ctx, {"city": last["c"], **filters})
+        return await show_search(ctx, filters)
+
+    async def _rerun(self, ctx: Context, query: dict[str, Any], offset: int) -> Events:
+        kind = query["a"]
+        if kind == "search":
+            return await show_search(ctx, query["f"], offset)
+        if kind == "city":
+            return await show_city(ctx, query["c"], offset)
+        if kind == "partners":
+            return await show_partners(ctx, query["n"], offset, query.get("x"))
+        if kind == "lead":
+            return await show_lead(ctx, query["n"])
+        return await show_details(ctx, query["n"])
+

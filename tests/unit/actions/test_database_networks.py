@@ -1,0 +1,283 @@
+"""Network actions with an InMemoryRepository built from data/kb (no database)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+import pytest
+from database_test_helpers import failing_factory, kb, repo, run_action  # noqa: F401
+
+from actions.base import DB_UNAVAILABLE_TEXT
+from actions.db.repositories import RepositoryTimeout, RepositoryUnavailable
+from actions.networks import (
+    ActionCityNetworks,
+    ActionInform,
+    ActionNetworkDetails,
+    ActionNetworkLead,
+    ActionNetworkPartners,
+    ActionSearchNetworks,
+)
+
+pytestmark = pytest.mark.asyncio
+
+LIST_LINE = re.compile(r"^• ", re.M)
+
+
+def bullets(text: str) -> int:
+    return len(LIST_LINE.findall(text))
+
+
+async def test_search_by_theme_youth(repo):  # type: ignore[no-untyped-def]
+    result = await run_action(ActionSearchNetworks(repo.factory()), "search_networks", [("theme", "jeunesse")])
+    assert "Gen-Y City" in result.text
+    assert "ONSTAGE" in result.text
+    assert "Jeunesse et enfance" in result.text
+    assert bullets(result.text) <= 5
+    assert result.slots["theme"] == "Jeunesse et enfance"
+    assert json.loads(result.slots["last_query"]) == {"a": "search", "f": {"theme": "jeunesse"}, "o": 0}
+
+
+async def test_search_urbact_iv_with_a_french_city(repo):  # type: ignore[no-untyped-def]
+    result = await run_action(
+        ActionSearchNetworks(repo.factory()),
+        "search_networks",
+        [("programme", "URBACT IV"), ("country", "française")],
+    )
+    for name in ("Eat4Climate", "SHIFT-R", "Breaking Isolation", "Beyond the Urban", "DIGI-INCLUSION"):
+        assert name in result.text
+    assert "BoostInno" not in result.text  # URBACT III
+    assert bullets(result.text) == 5
+    assert "https://urbact.eu/all-networks" in result.text
+    assert result.slots["programme"] == "URBACT IV" and result.slots["country"] == "France"
+
+
+async def test_long_list_is_paged_with_a_validated_more_button(repo):  # type: ignore[no-untyped-def]
+    search = await run_action(ActionSearchNetworks(repo.factory()), "search_networks", [("network_type", "transfert")])
+    assert bullets(search.text) == 5
+    assert re.search(r"… et \d+ autres\.", search.text)
+    more = [b for b in search.buttons if b["title"] == "Voir la suite"]
+    assert more and more[0]["payload"] == '/inform{"results_offset":5}'
+
+    page2 = await run_action(ActionInform(repo.factory()), "inform", [("results_offset", 5)], search.slots)
+    assert "Suite des réseaux de transfert (6-10 sur" in page2.text
+    first_page = set(re.findall(r"^• (.+?) \(", search.text, re.M))
+    second_page = set(re.findall(r"^• (.+?) \(", page2.text, re.M))
+    assert first_page and second_page and not first_page & second_page
+    assert json.loads(page2.slots["last_query"])["o"] == 5
+
+
+async def test_combined_search_with_no_result_offers_to_relax(repo):  # type: ignore[no-untyped-def]
+    result = await run_action(
+        ActionSearchNetworks(repo.factory()), "search_networks", [("theme", "mobilité"), ("network_type", "transfert")]
+    )
+    assert "Ma base ne contient aucun réseau de transfert" in result.text
+    payloads = [b["payload"] for b in result.buttons]
+    assert '/search_networks{"theme":"Mobilité et transports"}' in payloads
+
+
+async def test_search_without_criteria_asks_for_one(repo):  # type: ignore[no-untyped-def]
+    result = await run_action(ActionSearchNetworks(repo.factory()), "search_networks")
+    assert "Quel critère" in result.text
+    assert result.buttons
+
+
+async def test_city_networks_with_a_typo(repo):  # type: ignore[no-untyped-def]
+    result = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "mouans sartou")])
+    assert result.text.startswith("Mouans-Sartoux (France) participe à 4 réseaux")
+    for name in ("AGRI-URBAN", "BioCanteens", "BioCanteens#2", "Eat4Climate"):
+        assert name in result.text
+    assert "chef de file" in result.text
+    assert result.slots["city"] == "Mouans-Sartoux"
+
+
+async def test_city_alias_romans(repo):  # type: ignore[no-untyped-def]
+    result = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "romans")])
+    assert "Romans-sur-Isère" in result.text and "RetaiLink" in result.text
+    assert result.slots["network"] == "RetaiLink"  # single network: ready for "les autres villes ?"
+
+
+async def test_unknown_city_is_reported_honestly(repo):  # type: ignore[no-untyped-def]
+    result = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "Bordeaux")])
+    assert "Je ne trouve pas « Bordeaux »" in result.text
+    assert len(result.buttons) <= 3
+    assert result.slots == {"city": None}
+
+
+async def test_ambiguous_city_gives_suggestion_buttons(repo):  # type: ignore[no-untyped-def]
+    result = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "Santa")])
+    assert "Je ne trouve pas « Santa »" in result.text
+    assert 2 <= len(result.buttons) <= 3
+    assert all(b["payload"].startswith('/ask_city_networks{"city":') for b in result.buttons)
+    assert '/ask_city_networks{"city":"Santa Maria da Feira"}' in [b["payload"] for b in result.buttons]
+
+
+async def test_city_without_known_network(repo):  # type: ignore[no-untyped-def]
+    result = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "Meylan")])
+    assert "aucun réseau renseigné pour Meylan" in result.text
+
+
+async def test_city_see_also(repo):  # type: ignore[no-untyped-def]
+    result = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "Nantes")])
+    assert "Gen-Y City" in result.text and "REFILL" in result.text
+    assert '/ask_city_networks{"city":"Nantes Métropole"}' in [b["payload"] for b in result.buttons]
+
+
+async def test_network_details_with_fuzzy_name(repo):  # type: ignore[no-untyped-def]
+    result = await run_action(ActionNetworkDetails(repo.factory()), "ask_network_details", [("network", "boost inno")])
+    assert result.text.startswith("BoostInno : réseau de planification d'action URBACT III")
+    assert "Gdańsk (Pologne)" in result.text
+    assert "Paris et Strasbourg en France" in result.text
+    assert "https://urbact.eu/node/766" in result.text
+    assert result.slots["network"] == "BoostInno"
+
+
+async def test_partial_record_is_flagged(repo):  # type: ignore[no-untyped-def]
+    result = await run_action(ActionNetworkDetails(repo.factory()), "ask_network_details", [("network", "COPE")])
+    assert "Fiche incomplète" in result.text
+    assert "non renseigné" in result.text
+
+
+async def test_network_lead(repo):  # type: ignore[no-untyped-def]
+    result = await run_action(ActionNetworkLead(repo.factory()), "ask_network_lead", [("network", "Eat4Climate")])
+    assert result.text.startswith("Le chef de file d'Eat4Climate est Mouans-Sartoux (France).")
+
+
+async def test_network_partners_lists_lead_first_then_french(repo):  # type: ignore[no-untyped-def]
+    result = await run_action(ActionNetworkPartners(repo.factory()), "ask_network_partners", [("network", "BoostInno")])
+    lines = LIST_LINE.split(result.text)
+    assert "Gdańsk (Pologne) – chef de file" in lines[1]
+    assert lines[2].startswith("Paris (France)") and lines[3].startswith("Strasbourg (France)")
+    assert "… et 5 autres." in result.text
+
+
+async def test_other_cities_of_the_network_follow_up(repo):  # type: ignore[no-untyped-def]
+    city = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "Romans-sur-Isère")])
+    result = await run_action(ActionNetworkPartners(repo.factory()), "ask_network_partners", [], city.slots)
+    assert result.text.startswith("Avec Romans-sur-Isère dans RetaiLink")
+    assert "Igualada (Espagne) – chef de file" in result.text
+    assert "Romans-sur-Isère (France)" not in result.text
+
+
+async def test_other_cities_when_the_city_has_several_networks_asks_which(repo):  # type: ignore[no-untyped-def]
+    city = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "Mouans-Sartoux")])
+    result = await run_action(ActionNetworkPartners(repo.factory()), "ask_network_partners", [], city.slots)
+    assert "De quel réseau parlez-vous ?" in result.text
+    assert len(result.buttons) == 4
+
+
+async def test_inform_reruns_city_query_with_new_city(repo):  # type: ignore[no-untyped-def]
+    first = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "Mouans-Sartoux")])
+    result = await run_action(ActionInform(repo.factory()), "inform", [("city", "Lyon")], first.slots)
+    assert result.text.startswith("Lyon (France) participe à 1 réseau")
+    assert "URBinclusion" in result.text
+
+
+async def test_inform_adds_a_filter_to_the_last_search(repo):  # type: ignore[no-untyped-def]
+    first = await run_action(ActionSearchNetworks(repo.factory()), "search_networks", [("programme", "URBACT IV")])
+    result = await run_action(ActionInform(repo.factory()), "inform", [("theme", "alimentation")], first.slots)
+    assert "Eat4Climate" in result.text
+    assert json.loads(result.slots["last_query"])["f"] == {"programme": "URBACT IV", "theme": "alimentation"}
+
+
+async def test_inform_replaces_the_network_of_the_last_question(repo):  # type: ignore[no-untyped-def]
+    first = await run_action(ActionNetworkLead(repo.factory()), "ask_network_lead", [("network", "Eat4Climate")])
+    result = await run_action(ActionInform(repo.factory()), "inform", [("network", "BioCanteens")], first.slots)
+    assert result.text.startswith("Le chef de file de BioCanteens est Mouans-Sartoux")
+
+
+async def test_inform_without_context_uses_the_entity_type(repo):  # type: ignore[no-untyped-def]
+    result = await run_action(ActionInform(repo.factory()), "inform", [("city", "Strasbourg")])
+    assert result.text.startswith("Strasbourg (France) participe à 1 réseau")
+
+
+async def test_inform_unknown_value(repo):  # type: ignore[no-untyped-def]
+    first = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "Nantes")])
+    result = await run_action(ActionInform(repo.factory()), "inform", [("city", "Nancy")], first.slots)
+    assert "Je ne trouve pas « Nancy »" in result.text
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["x" * 10_000, {"$gt": ""}, ["Lyon", "Paris"], "Lyon\u0000", "'; DROP TABLE cities; --", 12.5],
+)
+async def test_injected_city_values_are_rejected(repo, value):  # type: ignore[no-untyped-def]
+    result = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", value)])
+    assert "participe à" not in result.text
+    assert len(result.text) < 400  # the raw value is never echoed when invalid or huge
+    assert result.slots.get("city") is None
+
+
+@pytest.mark.parametrize("offset", [-5, "abc", 1e12, {"o": 1}, "5; DROP TABLE networks"])
+async def test_injected_offsets_are_rejected(repo, offset):  # type: ignore[no-untyped-def]
+    search = await run_action(ActionSearchNetworks(repo.factory()), "search_networks", [("network_type", "transfert")])
+    result = await run_action(ActionInform(repo.factory()), "inform", [("results_offset", offset)], search.slots)
+    assert "Suite des" not in result.text
+    assert "Je n'ai pas pu lire la page demandée" in result.text
+
+
+async def test_injected_year_and_type_are_not_used_as_filters(repo):  # type: ignore[no-untyped-def]
+    result = await run_action(
+        ActionSearchNetworks(repo.factory()), "search_networks", [("year", "2019 OR 1=1"), ("theme", "jeunesse")]
+    )
+    assert "Gen-Y City" not in result.text  # the bad year is reported, nothing is searched
+    assert "Je ne trouve pas « 2019 OR 1=1 »" in result.text
+
+
+@pytest.mark.parametrize(
+    "last_query",
+    [
+        '{"a":"search","f":{"city":"x\' OR 1=1"},"o":0}',
+        '{"a":"drop","f":{}}',
+        '{"a":"partners","n":"not-a-network"}',
+        "not json",
+        '{"a":"search","f":{"theme":"jeunesse"},"o":0}' + " " * 2000,
+        '["a"]',
+    ],
+)
+async def test_tampered_last_query_is_ignored(repo, last_query):  # type: ignore[no-untyped-def]
+    result = await run_action(
+        ActionInform(repo.factory()), "inform", [("results_offset", 5)], {"last_query": last_query}
+    )
+    assert "Je n'ai pas de liste en cours" in result.text
+
+
+async def test_tampered_network_slot_is_not_trusted(repo):  # type: ignore[no-untyped-def]
+    result = await run_action(
+        ActionNetworkPartners(repo.factory()), "ask_network_partners", [], {"network": "<script>alert(1)</script>"}
+    )
+    assert "De quel réseau parlez-vous ?" in result.text
+
+
+async def test_database_unavailable_gives_a_french_apology_and_logs(caplog):  # type: ignore[no-untyped-def]
+    caplog.set_level(logging.ERROR)
+    action = ActionCityNetworks(failing_factory(RepositoryUnavailable("connection refused")))
+    result = await run_action(action, "ask_city_networks", [("city", "Nantes")])
+    assert result.text == DB_UNAVAILABLE_TEXT
+    assert result.text.startswith("La base des réseaux ne répond pas pour le moment")
+    assert result.events == []
+    assert any("knowledge base unavailable" in r.getMessage() and "action_city_networks" in r.getMessage()
+               for r in caplog.records)
+
+
+async def test_timeout_in_the_middle_of_an_answer_sends_no_partial_answer(repo, monkeypatch):  # type: ignore[no-untyped-def]
+    async def slow(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise RepositoryTimeout("get_city: no answer within 2 s")
+
+    monkeypatch.setattr(repo, "get_city", slow)
+    result = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "Nantes")])
+    assert result.messages == [{"text": DB_UNAVAILABLE_TEXT, "buttons": [], "elements": [], "custom": {},
+                                "template": None, "response": None, "image": None, "attachment": None}] or \
+        [m["text"] for m in result.messages] == [DB_UNAVAILABLE_TEXT]
+    assert result.events == []
+
+
+async def test_unexpected_error_is_contained(repo, monkeypatch):  # type: ignore[no-untyped-def]
+    async def broken(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise KeyError("bug")
+
+    monkeypatch.setattr(repo, "search_networks", broken)
+    result = await run_action(ActionSearchNetworks(repo.factory()), "search_networks", [("theme", "jeunesse")])
+    assert "Je n'arrive pas à répondre" in result.text
+    assert result.events == []

@@ -1,0 +1,127 @@
+"""Entity validation and fuzzy normalisation (actions/normalize.py)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from database_test_helpers import kb  # noqa: F401  (fixture)
+
+from actions.db.repositories import InMemoryRepository
+from actions.normalize import Normalizer, clean_value, parse_offset, parse_year
+
+
+@pytest.fixture(scope="module")
+def norm(kb) -> Normalizer:  # type: ignore[no-untyped-def]
+    return Normalizer(asyncio.run(InMemoryRepository(kb).catalogue()))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, True, {"$ne": 1}, ["Lyon"], "x" * 81, "Lyon\u0000", "Ly\u202eon", "a\nb\u2028c", "   ", float("nan")],
+)
+def test_clean_value_rejects_injected_values(value):  # type: ignore[no-untyped-def]
+    assert clean_value(value) is None
+
+
+def test_clean_value_keeps_normal_text():
+    assert clean_value("  Mouans-Sartoux  ") == "Mouans-Sartoux"
+    assert clean_value(2019) == "2019"
+
+
+@pytest.mark.parametrize(
+    ("entity", "typed", "expected"),
+    [
+        ("city", "mouans sartou", "Mouans-Sartoux"),
+        ("city", "MOUANS-SARTOUX", "Mouans-Sartoux"),
+        ("city", "mouans", "Mouans-Sartoux"),
+        ("city", "romans", "Romans-sur-Isère"),
+        ("city", "Romans sur Isere", "Romans-sur-Isère"),
+        ("city", "Strasbour", "Strasbourg"),
+        ("city", "Eurométropole de Strasbourg", "Strasbourg"),
+        ("city", "l'Eurométropole de Strasbourg", "Strasbourg"),
+        ("city", "la ville de Nantes", "Nantes"),
+        ("city", "Liege", "Liège"),
+        ("city", "Genoa", "Gênes"),
+        ("city", "val de marne", "Val-de-Marne"),
+        ("city", "Pays de Condruses", "Pays des Condruses"),
+        ("network", "boost inno", "BoostInno"),
+        ("network", "Boostino", "BoostInno"),
+        ("network", "le réseau BoostInno", "BoostInno"),
+        ("network", "eat 4 climate", "Eat4Climate"),
+        ("network", "gen y city", "Gen-Y City"),
+        ("network", "bio canteens 2", "BioCanteens#2"),
+        ("network", "Urban Energy Pact", "Urb-En Pact"),
+        ("theme", "jeunesse", "Jeunesse et enfance"),
+        ("theme", "les jeunes", "Jeunesse et enfance"),
+        ("theme", "youth", "Jeunesse et enfance"),
+        ("theme", "la mobilité", "Mobilité et transports"),
+        ("theme", "transport", "Mobilité et transports"),
+        ("theme", "circuits courts", "Alimentation et agriculture"),
+        ("theme", "agri-food", "Alimentation et agriculture"),
+        ("country", "française", "France"),
+        ("country", "villes francaises", "France"),
+        ("country", "Espagne", "Espagne"),
+        ("network_type", "transfert", "réseau de transfert"),
+        ("network_type", "transfert d'innovation", "réseau de transfert d'innovation"),
+        ("network_type", "réseaux de planification", "réseau de planification d'action"),
+        ("programme", "URBACT IV", "URBACT IV"),
+        ("programme", "urbact 4", "URBACT IV"),
+        ("programme", "urbact3", "URBACT III"),
+        ("year", "2019", "2019"),
+        ("year", "en 2015", "2015"),
+    ],
+)
+def test_resolves_typos_accents_aliases(norm, entity, typed, expected):  # type: ignore[no-untyped-def]
+    res = norm.resolve(entity, typed)
+    assert res.found, (entity, typed, res)
+    assert res.label == expected
+
+
+def test_unknown_city_is_not_guessed(norm):  # type: ignore[no-untyped-def]
+    res = norm.resolve("city", "Bordeaux")
+    assert res.status == "unknown"
+    assert res.raw == "Bordeaux"
+    assert len(res.suggestions) <= 3
+
+
+def test_ambiguous_name_gives_suggestions(norm):  # type: ignore[no-untyped-def]
+    res = norm.resolve("city", "Santa")
+    assert res.status == "unknown"
+    labels = [label for _, label in res.suggestions]
+    assert "Santa Maria da Feira" in labels
+    assert 2 <= len(labels) <= 3
+
+
+def test_near_miss_typo_suggests_close_networks(norm):  # type: ignore[no-untyped-def]
+    res = norm.resolve("network", "URBACT")
+    assert res.status == "unknown"
+    assert 1 <= len(res.suggestions) <= 3
+
+
+@pytest.mark.parametrize("value", ["x" * 500, {"a": 1}, "Lyon\x07"])
+def test_invalid_values_are_flagged(norm, value):  # type: ignore[no-untyped-def]
+    assert norm.resolve("city", value).status == "invalid"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(5, 5), (5.0, 5), ("10", 10), (7, 5), (-5, None), ("abc", None), (1e9, None), (True, None),
+     (float("inf"), None), (None, None), ("5; DROP TABLE networks", None)],
+)
+def test_parse_offset(value, expected):  # type: ignore[no-untyped-def]
+    assert parse_offset(value) == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [("2019", 2019), (2023, 2023), ("19", None),
+                                                 ("2019; DROP TABLE x", None), ("3000", None)])
+def test_parse_year(value, expected):  # type: ignore[no-untyped-def]
+    assert parse_year(value) == expected
+
+
+def test_last_query_keys_are_checked(norm):  # type: ignore[no-untyped-def]
+    assert norm.is_known("city", "mouans-sartoux")
+    assert not norm.is_known("city", "Mouans-Sartoux")  # labels are not keys
+    assert not norm.is_known("city", "x' OR 1=1 --")
+    assert norm.is_known("programme", "URBACT IV")
+    assert not norm.is_known("theme", {"slug": "jeunesse"})
