@@ -182,7 +182,7 @@ def full_training_seconds() -> float:
 
 def action_latencies(actions_url: Optional[str], calls: int, database_url: Optional[str] = None) -> Dict[str, Any]:
     out = Path(tempfile.mkstemp(prefix="urbact-bench-actions-", suffix=".json")[1])
-    command = [str(ROOT / ".venv-actions/bin/python"), "-m", "bot.ops.bench_actions", "--calls", str(calls),
+    command = [str(ROOT / ".venv-actions/bin/python"), "-m", "bot.ops.bench_actions", "--iterations", str(calls),
                "--output", str(out)]
     if actions_url:
         command += ["--url", actions_url]
@@ -216,11 +216,34 @@ def measure_profile(model: Path, args: argparse.Namespace, endpoints: Path, env:
     }
 
 
+PRODUCTION_DATABASE = "urbact_bench"
+TRACKER_DATABASE = "urbact_tracker_bench"
+
+
+def prepare_production_database() -> str:
+    """Create (if needed) and load the PostgreSQL knowledge base used by the production profile."""
+    def psql(*args: str) -> str:
+        return subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-tA", *args],
+                              check=True, capture_output=True, text=True).stdout.strip()
+
+    for name in (PRODUCTION_DATABASE, TRACKER_DATABASE):
+        if psql("-c", f"SELECT 1 FROM pg_database WHERE datname = '{name}'") != "1":
+            psql("-c", f"CREATE DATABASE {name}")
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{PRODUCTION_DATABASE}"
+    subprocess.run(
+        [str(ROOT / ".venv-actions/bin/python"), "-m", "bot.ops.import_data", "--database-url", url],
+        cwd=ROOT, check=True, env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.DEVNULL,
+    )
+    return url
+
+
 def production_env() -> Dict[str, str]:
+    """Tracker store in PostgreSQL, lock store in Redis, knowledge base in PostgreSQL."""
     return {
-        "TRACKER_DB_HOST": "127.0.0.1", "TRACKER_DB_PORT": "5432", "TRACKER_DB_NAME": "postgres",
+        "TRACKER_DB_HOST": "127.0.0.1", "TRACKER_DB_PORT": "5432", "TRACKER_DB_NAME": TRACKER_DATABASE,
         "TRACKER_DB_USER": "postgres", "TRACKER_DB_PASSWORD": "",
         "REDIS_HOST": "127.0.0.1", "REDIS_PORT": "6379", "REDIS_DB": "1",
+        "DATABASE_URL": prepare_production_database(),
     }
 
 
@@ -275,10 +298,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     model = current_model()
     results["embedded"] = measure_profile(model, args, ROOT / "endpoints.yml", {})
     if not args.skip_production:
-        results["production"] = measure_profile(
-            model, args, ROOT / "endpoints.production.yml",
-            dict(production_env(), DATABASE_URL=os.environ.get("BENCH_POSTGRES_URL", "")) if os.environ.get("BENCH_POSTGRES_URL") else production_env(),
-        )
+        results["production"] = measure_profile(model, args, ROOT / "endpoints.production.yml", production_env())
     if not (args.skip_training or args.quick):
         results["full_training_s"] = full_training_seconds()
 
