@@ -26,7 +26,7 @@ pids+=($!)
 
 credentials=$(bot/ops/credentials.sh)
 if [ "$mode" = shell ]; then
-  .venv-rasa/bin/rasa shell --model "$model" --endpoints "${ENDPOINTS:-endpoints.yml}"
+  .venv-rasa/bin/rasa shell --model "$model" --credentials "$credentials" --endpoints "${ENDPOINTS:-endpoints.yml}"
   exit 0
 fi
 
