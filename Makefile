@@ -33,7 +33,7 @@ install:
 
 # The database is (re)loaded when missing or older than the data files; the importer
 # also regenerates data/nlu/lookups.yml from the same files (one source of truth).
-var/urbact.db: $(KB_FILES) | install
+var/urbact.db: $(KB_FILES) $(wildcard actions/db/migrations/versions/*.py) | install
 	@mkdir -p var
 	$(PY_ACTIONS) -m bot.ops.import_data --database-url "sqlite+aiosqlite:///$(CURDIR)/var/urbact.db"
 	@touch $@

@@ -17,6 +17,7 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 
 from actions.db.engine import create_engine, database_url
+import actions.db.handoff_models  # noqa: F401  (registers the hand-off table on Base)
 from actions.db.models import Base
 
 config = context.config

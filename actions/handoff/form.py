@@ -1,0 +1,97 @@
+"""validate_handoff_form: checks each answer of the hand-off form as it comes.
+
+The form (domain: handoff_form) asks, in order: handoff_name, handoff_organisation,
+handoff_email, handoff_question, then handoff_consent with a summary of the answers.
+An answer that does not fit is refused with a French explanation (the slot is emptied, so
+the form asks again). "annuler", "stop"... at any step ends the form with no consent:
+action_submit_handoff then stores nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Final, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions.handoff.fields import (
+    Checked,
+    check_consent,
+    check_email,
+    check_name,
+    check_organisation,
+    check_question,
+    wants_to_cancel,
+)
+
+FORM_NAME: Final[str] = "handoff_form"
+NAME_SLOT: Final[str] = "handoff_name"
+ORGANISATION_SLOT: Final[str] = "handoff_organisation"
+EMAIL_SLOT: Final[str] = "handoff_email"
+QUESTION_SLOT: Final[str] = "handoff_question"
+CONSENT_SLOT: Final[str] = "handoff_consent"
+FORM_SLOTS: Final[tuple[str, ...]] = (
+    NAME_SLOT,
+    ORGANISATION_SLOT,
+    EMAIL_SLOT,
+    QUESTION_SLOT,
+    CONSENT_SLOT,
+)
+CANCELLED_TEXT: Final[str] = "Entendu, j'abandonne cette demande de mise en relation."
+
+
+def cancelled(slot: str) -> Dict[Text, Any]:
+    """Slots that end the form at once, without consent (so nothing is stored)."""
+    return {slot: None, CONSENT_SLOT: False, "requested_slot": None}
+
+
+class ValidateHandoffForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_handoff_form"
+
+    @staticmethod
+    def _validate(
+        slot: str,
+        value: Any,
+        check: Callable[[Any], Checked],
+        dispatcher: CollectingDispatcher,
+    ) -> Dict[Text, Any]:
+        if isinstance(value, str) and wants_to_cancel(value):
+            dispatcher.utter_message(text=CANCELLED_TEXT)
+            return cancelled(slot)
+        result = check(value)
+        if not result.ok:
+            dispatcher.utter_message(text=result.problem or "Je n'ai pas compris votre réponse.")
+            return {slot: None}
+        return {slot: result.value}
+
+    def validate_handoff_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return self._validate(NAME_SLOT, value, check_name, dispatcher)
+
+    def validate_handoff_organisation(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return self._validate(ORGANISATION_SLOT, value, check_organisation, dispatcher)
+
+    def validate_handoff_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return self._validate(EMAIL_SLOT, value, check_email, dispatcher)
+
+    def validate_handoff_question(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return self._validate(QUESTION_SLOT, value, check_question, dispatcher)
+
+    def validate_handoff_consent(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if value is False:
+            return {CONSENT_SLOT: False}
+        if isinstance(value, str) and wants_to_cancel(value):
+            return {CONSENT_SLOT: False}
+        return self._validate(CONSENT_SLOT, value, check_consent, dispatcher)

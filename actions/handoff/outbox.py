@@ -1,0 +1,205 @@
+"""Delivery of stored hand-off requests to the staff's Slack channel (an outbox).
+
+A request is stored first (status "pending"), then delivered by `Outbox.deliver`:
+1. claim it in the database (status "sending", a lease, attempt counter + 1; the claim is
+   atomic, so the action server's loop, the operator command and several workers never
+   send the same request together);
+2. if an earlier attempt may have reached Slack (timeout, crash after posting), look for
+   the message's delivery token in the channel history first, and only post when absent;
+3. post it; on success mark it "delivered" with the Slack ts; on failure put it back to
+   "pending" with the next attempt time (exponential back-off) and the error.
+A request is never deleted by delivery: while Slack is down it stays pending ("never
+lost"), and it is posted once ("never twice") except in one case Slack gives us no way to
+rule out: the history check itself impossible (missing scope), where we post anyway.
+
+Environment (all optional):
+    HANDOFF_RETRY_BASE_SECONDS   first retry delay, doubled each attempt (default 30)
+    HANDOFF_RETRY_MAX_SECONDS    longest delay between attempts (default 900)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Final, Optional
+
+from actions.db.handoff_repository import HandoffRecord, HandoffRepositoryFactory
+from actions.db.repositories import RepositoryError
+from actions.handoff.message import (
+    HandoffView,
+    notification_blocks,
+    notification_metadata,
+    notification_text,
+)
+from actions.handoff.slack_api import SlackDeliveryError, SlackPoster
+
+logger = logging.getLogger(__name__)
+
+DELIVERED: Final[str] = "delivered"
+FAILED: Final[str] = "failed"
+NOT_CLAIMED: Final[str] = "not_claimed"  # delivered already, not due yet, or being sent
+NO_SLACK: Final[str] = "no_slack"  # SLACK_TOKEN / SLACK_STAFF_CHANNEL not configured
+DB_ERROR: Final[str] = "db_error"
+HISTORY_MARGIN_SECONDS: Final[float] = 120.0
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _env_float(name: str, default: float, low: float, high: float) -> float:
+    try:
+        value = float(os.environ.get(name, "") or default)
+    except ValueError:
+        return default
+    return value if low <= value <= high else default
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    base_seconds: float = 30.0
+    max_seconds: float = 900.0
+    # Must exceed the longest delivery attempt (history check + post, each with its
+    # own deadline), so that a lease never expires while its holder is still sending.
+    lease_seconds: float = 120.0
+
+    @classmethod
+    def from_env(cls) -> "RetryPolicy":
+        base = _env_float("HANDOFF_RETRY_BASE_SECONDS", 30.0, 0.1, 3600.0)
+        return cls(base, max(base, _env_float("HANDOFF_RETRY_MAX_SECONDS", 900.0, 0.1, 86400.0)))
+
+    def delay(self, attempts: int) -> float:
+        return min(self.max_seconds, self.base_seconds * (2 ** max(0, attempts - 1)))
+
+
+def view_of(record: HandoffRecord) -> HandoffView:
+    return HandoffView(
+        id=record.id,
+        name=record.name,
+        organisation=record.organisation,
+        email=record.email,
+        question=record.question,
+        source_channel=record.source_channel,
+        created_at=record.created_at,
+        delivery_token=record.delivery_token,
+    )
+
+
+@dataclass
+class DeliveryReport:
+    delivered: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    db_error: bool = False
+
+
+class Outbox:
+    def __init__(
+        self,
+        repositories: HandoffRepositoryFactory,
+        poster: Optional[SlackPoster],
+        policy: RetryPolicy = RetryPolicy(),
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.repositories = repositories
+        self.poster = poster
+        self.policy = policy
+        self.clock = clock
+
+    async def deliver(self, request_id: int) -> str:
+        """One delivery attempt of one request; returns what happened (constants above)."""
+        if self.poster is None:
+            return NO_SLACK
+        now = self.clock()
+        try:
+            async with self.repositories() as repo:
+                claim = await repo.claim(request_id, now, self.policy.lease_seconds)
+        except RepositoryError as error:
+            logger.error("hand-off %s: cannot claim for delivery: %s", request_id, error)
+            return DB_ERROR
+        if claim is None:
+            return NOT_CLAIMED
+        record = claim.record
+        uncertain = claim.earlier_attempt_uncertain
+        try:
+            slack_ts: Optional[str] = None
+            if uncertain:
+                slack_ts = await self._find_earlier_post(record)
+                if slack_ts is None:
+                    uncertain = False  # looked: the earlier attempt did not arrive
+            if slack_ts is None:
+                view = view_of(record)
+                slack_ts = await self.poster.post(
+                    notification_text(view), notification_blocks(view), notification_metadata(view)
+                )
+        except SlackDeliveryError as error:
+            retry_at = self.clock() + timedelta(seconds=self.policy.delay(record.delivery_attempts))
+            logger.warning(
+                "hand-off %s: delivery attempt %d failed (%s); next attempt at %s",
+                record.id,
+                record.delivery_attempts,
+                error,
+                retry_at.isoformat(timespec="seconds"),
+            )
+            try:
+                async with self.repositories() as repo:
+                    await repo.release(
+                        record.id, str(error), retry_at, maybe_posted=uncertain or error.ambiguous
+                    )
+            except RepositoryError as db_error:
+                # The lease will expire and the request will be retried (history check first).
+                logger.error("hand-off %s: cannot record the failure: %s", record.id, db_error)
+            return FAILED
+        try:
+            async with self.repositories() as repo:
+                await repo.mark_delivered(record.id, slack_ts or "", self.clock())
+        except RepositoryError as error:
+            # Posted but not recorded: maybe_posted stays true, so the next attempt finds
+            # the message in the channel history instead of posting it again.
+            logger.error("hand-off %s: posted but not recorded as delivered: %s", record.id, error)
+            return DB_ERROR
+        logger.info("hand-off %s delivered to Slack (attempt %d)", record.id, record.delivery_attempts)
+        return DELIVERED
+
+    async def _find_earlier_post(self, record: HandoffRecord) -> Optional[str]:
+        assert self.poster is not None
+        started = record.first_attempt_at or record.created_at
+        oldest = started.timestamp() - HISTORY_MARGIN_SECONDS
+        try:
+            return await self.poster.find_posted(record.delivery_token, oldest)
+        except SlackDeliveryError as error:
+            if not error.refused:
+                raise  # Slack unreachable: try again later, still uncertain
+            # Slack answered but refuses the history (e.g. missing_scope): we cannot know;
+            # posting again risks a duplicate, not posting risks losing the request.
+            logger.warning(
+                "hand-off %s: cannot check the channel history (%s); posting again", record.id, error
+            )
+            return None
+
+    async def deliver_due(self, limit: int = 20) -> DeliveryReport:
+        """Every request due for an attempt now (pending, or whose lease expired)."""
+        report = DeliveryReport()
+        if self.poster is None:
+            return report
+        try:
+            async with self.repositories() as repo:
+                due = await repo.due_for_delivery(self.clock(), limit)
+        except RepositoryError as error:
+            logger.error("hand-off delivery: cannot read pending requests: %s", error)
+            report.db_error = True
+            return report
+        for request_id in due:
+            outcome = await self.deliver(request_id)
+            if outcome == DELIVERED:
+                report.delivered.append(request_id)
+            elif outcome == FAILED:
+                report.failed.append(request_id)
+            elif outcome == DB_ERROR:
+                report.db_error = True
+                report.failed.append(request_id)
+            else:
+                report.skipped.append(request_id)
+        return report

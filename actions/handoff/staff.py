@@ -1,0 +1,167 @@
+"""Staff commands, answered on Slack only: list open hand-off requests, mark one handled.
+
+- action_staff_list_handoffs ("demandes en attente"): the requests not handled yet, oldest
+  first, with whether they reached the Slack channel;
+- action_staff_mark_handled ("traiter demande 12", or the button of the Slack message):
+  records who handled request 12 and when.
+Anywhere else than Slack (website, REST, shell) both only say that this is reserved to the
+contact-point staff. SLACK_STAFF_USER_IDS (optional, comma-separated Slack user ids)
+further restricts them to those people.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from abc import ABC, abstractmethod
+from datetime import datetime
+from typing import Any, Callable, Final, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.db.handoff_repository import HandoffRecord, HandoffRepositoryFactory
+from actions.db.repositories import RepositoryError
+from actions.handoff.loop import DELIVERY_LOOP
+from actions.handoff.message import format_date, mark_command
+from actions.handoff.outbox import utcnow
+
+logger = logging.getLogger(__name__)
+
+STAFF_CHANNEL: Final[str] = "slack"
+LIST_LIMIT: Final[int] = 10
+QUESTION_PREVIEW: Final[int] = 140
+_NUMBER = re.compile(r"(?<![\d.,])(\d{1,9})(?![\d.,]\d)")
+
+
+def request_number(text: Any) -> Optional[int]:
+    """The request number in "traiter demande 12", "demande n°12 traitée", "#12"..."""
+    if not isinstance(text, str):
+        return None
+    match = _NUMBER.search(text)
+    return int(match.group(1)) if match else None
+
+
+def slack_user(tracker: Tracker) -> str:
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    user = metadata.get("user") if isinstance(metadata, dict) else None
+    return str(user or tracker.sender_id or "inconnu")
+
+
+def is_staff(tracker: Tracker) -> bool:
+    if tracker.get_latest_input_channel() != STAFF_CHANNEL:
+        return False
+    allowed = {u.strip() for u in os.environ.get("SLACK_STAFF_USER_IDS", "").split(",") if u.strip()}
+    return not allowed or slack_user(tracker) in allowed
+
+
+def preview(text: str, limit: int = QUESTION_PREVIEW) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def describe(record: HandoffRecord) -> str:
+    delivery = "reçue sur Slack" if record.is_delivered else "pas encore arrivée sur Slack"
+    return (
+        f"• n° {record.id} du {format_date(record.created_at)} — {record.name} "
+        f"({record.organisation}), {record.email} — « {preview(record.question)} » — {delivery}"
+    )
+
+
+class _StaffAction(Action, ABC):
+    """Shared by the staff actions (abstract: not registered as an action itself)."""
+
+    def __init__(
+        self,
+        repositories: Optional[HandoffRepositoryFactory] = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._repositories = repositories
+        self._clock = clock
+
+    @abstractmethod
+    def name(self) -> Text: ...
+
+    @property
+    def repositories(self) -> HandoffRepositoryFactory:
+        return self._repositories or DELIVERY_LOOP.outbox.repositories
+
+    def _refuse(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+        if is_staff(tracker):
+            return False
+        logger.info(
+            "staff command refused for %s on channel %s",
+            tracker.sender_id,
+            tracker.get_latest_input_channel(),
+        )
+        dispatcher.utter_message(response="utter_staff_only")
+        return True
+
+
+class ActionStaffListHandoffs(_StaffAction):
+    def name(self) -> Text:
+        return "action_staff_list_handoffs"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        if self._refuse(dispatcher, tracker):
+            return []
+        try:
+            async with self.repositories() as repo:
+                records = await repo.list_open(LIST_LIMIT)
+                total = await repo.count_open()
+        except RepositoryError as error:
+            logger.error("staff list: %s", error)
+            dispatcher.utter_message(response="utter_staff_db_unavailable")
+            return []
+        if not records:
+            dispatcher.utter_message(text="Aucune demande en attente : tout est traité.")
+            return []
+        title = (
+            f"{total} demande(s) en attente, de la plus ancienne à la plus récente"
+            + (f" (les {len(records)} premières)" if total > len(records) else "")
+            + " :"
+        )
+        lines = [title, *(describe(r) for r in records)]
+        lines.append(f"Une fois la réponse envoyée par e-mail : « {mark_command(records[0].id)} ».")
+        dispatcher.utter_message(text="\n".join(lines))
+        return []
+
+
+class ActionStaffMarkHandled(_StaffAction):
+    def name(self) -> Text:
+        return "action_staff_mark_handled"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        if self._refuse(dispatcher, tracker):
+            return []
+        number = request_number((tracker.latest_message or {}).get("text"))
+        if number is None:
+            dispatcher.utter_message(
+                text="Quelle demande ? Indiquez son numéro, par exemple « traiter demande 12 »."
+            )
+            return []
+        try:
+            async with self.repositories() as repo:
+                result = await repo.mark_handled(number, slack_user(tracker), self._clock())
+        except RepositoryError as error:
+            logger.error("staff mark handled %s: %s", number, error)
+            dispatcher.utter_message(response="utter_staff_db_unavailable")
+            return []
+        if result.status == "missing" or result.record is None:
+            dispatcher.utter_message(text=f"Je ne trouve aucune demande n° {number}.")
+        elif result.status == "already":
+            when = format_date(result.record.handled_at) if result.record.handled_at else "?"
+            dispatcher.utter_message(text=f"La demande n° {number} était déjà traitée (le {when}).")
+        else:
+            logger.info("hand-off %s marked handled by %s", number, slack_user(tracker))
+            dispatcher.utter_message(
+                text=f"C'est noté : la demande n° {number} ({result.record.name}) est traitée. Merci !"
+            )
+        return []

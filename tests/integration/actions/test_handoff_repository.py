@@ -1,0 +1,293 @@
+"""The hand-off repository and outbox on real databases: SQLite (file) and PostgreSQL.
+
+Fixtures from database_integration_helpers.py (the database part's): `db_url` gives an empty
+database of each backend for every test (PostgreSQL: a throw-away database on
+127.0.0.1:5432, skipped if unreachable unless REQUIRE_POSTGRES=1); each test migrates it to
+the Alembic head, which includes the hand-off revision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, AsyncIterator, Dict, List, Optional
+
+import pytest
+import pytest_asyncio
+
+_ROOT = Path(__file__).resolve().parents[3]
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+from alembic import command  # noqa: E402
+from database_integration_helpers import db_url, postgres_database  # noqa: E402,F401
+from sqlalchemy import inspect, text  # noqa: E402
+from sqlalchemy.engine import Connection  # noqa: E402
+
+from actions.db.engine import create_engine  # noqa: E402
+from actions.db.handoff_repository import (  # noqa: E402
+    NewHandoff,
+    SqlHandoffRepositoryFactory,
+)
+from actions.db.repositories import RepositoryUnavailable  # noqa: E402
+from actions.handoff.outbox import DELIVERED, FAILED, Outbox, RetryPolicy  # noqa: E402
+from actions.handoff.slack_api import SlackDeliveryError  # noqa: E402
+from bot.ops.import_data import alembic_config  # noqa: E402
+
+T0 = datetime(2026, 11, 26, 9, 0, 0, 123456, tzinfo=timezone.utc)
+
+
+async def migrate_to_head(url: str) -> None:
+    """alembic upgrade head on a connection of our own (we are inside an event loop)."""
+
+    def upgrade(connection: Connection) -> None:
+        config = alembic_config(url)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(upgrade)
+    finally:
+        await engine.dispose()
+
+
+@pytest_asyncio.fixture
+async def migrated(db_url: str) -> str:  # noqa: F811
+    await migrate_to_head(db_url)
+    return db_url
+
+
+@pytest_asyncio.fixture
+async def factory(migrated: str) -> AsyncIterator[SqlHandoffRepositoryFactory]:
+    engine = create_engine(migrated)
+    try:
+        yield SqlHandoffRepositoryFactory(engine, timeout=10)
+    finally:
+        await engine.dispose()
+
+
+async def test_migration_creates_the_table_and_downgrades_cleanly(migrated: str) -> None:
+    engine = create_engine(migrated)
+
+    def tables(connection: Connection) -> set:
+        return set(inspect(connection).get_table_names())
+
+    def downgrade(connection: Connection) -> None:
+        config = alembic_config(migrated)
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0001")
+
+    try:
+        async with engine.begin() as connection:
+            assert "handoff_requests" in await connection.run_sync(tables)
+            await connection.run_sync(downgrade)
+        async with engine.begin() as connection:
+            remaining = await connection.run_sync(tables)
+        assert "handoff_requests" not in remaining and "networks" in remaining
+    finally:
+        await engine.dispose()
+    await migrate_to_head(migrated)
+
+
+async def test_migrations_match_the_models(migrated: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    import actions.db.handoff_models  # noqa: F401 - registers handoff_requests on Base
+    from actions.db.models import Base
+
+    def differences(connection: Connection) -> list:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return compare_metadata(context, Base.metadata)
+
+    engine = create_engine(migrated)
+    try:
+        async with engine.connect() as connection:
+            assert await connection.run_sync(differences) == []
+    finally:
+        await engine.dispose()
+
+
+def sample(name: str = "Jeanne Dupont", question: str = "Peut-on candidater seuls ?") -> NewHandoff:
+    return NewHandoff(name, "Mairie de Saint-Aubin", "jeanne@saint-aubin.fr", question, "socketio", "web-123")
+
+
+async def test_create_and_read_back(factory: SqlHandoffRepositoryFactory) -> None:
+    question = "Élus, agents : qui doit venir aux réunions transnationales ? « Œuvre » – 漢字 " + "x" * 1500
+    async with factory() as repo:
+        created = await repo.create(sample(question=question), T0)
+        other = await repo.create(sample("Marc"), T0)
+    async with factory() as repo:
+        row = await repo.get(created.id)
+        assert await repo.get(999_999) is None
+    assert row is not None
+    assert row.question == question and row.name == "Jeanne Dupont"
+    assert row.created_at == T0 and row.consent_at == T0 and row.created_at.tzinfo is not None
+    assert row.delivery_status == "pending" and row.delivery_attempts == 0 and not row.maybe_posted
+    assert row.next_attempt_at == T0
+    assert len(row.delivery_token) == 32 and row.delivery_token != other.delivery_token
+    assert (row.source_channel, row.conversation_id) == ("socketio", "web-123")
+    assert other.id > created.id
+
+
+async def test_claim_release_and_deliver_lifecycle(factory: SqlHandoffRepositoryFactory) -> None:
+    async with factory() as repo:
+        request_id = (await repo.create(sample(), T0)).id
+        assert await repo.due_for_delivery(T0) == [request_id]
+        claim = await repo.claim(request_id, T0, lease_seconds=60)
+        assert claim is not None and claim.earlier_attempt_uncertain is False
+        assert claim.record.delivery_status == "sending" and claim.record.delivery_attempts == 1
+        assert claim.record.lease_until == T0 + timedelta(seconds=60)
+        assert claim.record.first_attempt_at == T0
+        assert await repo.claim(request_id, T0, 60) is None  # held
+        assert await repo.due_for_delivery(T0 + timedelta(seconds=59)) == []
+        await repo.release(request_id, "chat.postMessage: TimeoutError" + "!" * 600, T0 + timedelta(seconds=30), True)
+        row = await repo.get(request_id)
+        assert row.delivery_status == "pending" and row.maybe_posted and len(row.last_error) == 500
+        assert await repo.due_for_delivery(T0 + timedelta(seconds=29)) == []
+        assert await repo.due_for_delivery(T0 + timedelta(seconds=30)) == [request_id]
+        claim = await repo.claim(request_id, T0 + timedelta(seconds=30), 60)
+        assert claim is not None and claim.earlier_attempt_uncertain is True
+        assert claim.record.first_attempt_at == T0  # kept from the first attempt
+        await repo.mark_delivered(request_id, "1700000000.000100", T0 + timedelta(seconds=31))
+        row = await repo.get(request_id)
+        assert row.delivery_status == "delivered" and row.slack_ts == "1700000000.000100"
+        assert row.delivered_at == T0 + timedelta(seconds=31) and row.last_error is None
+        assert await repo.claim(request_id, T0 + timedelta(days=1), 60) is None
+        assert await repo.due_for_delivery(T0 + timedelta(days=1)) == []
+
+
+async def test_expired_lease_can_be_claimed_again(factory: SqlHandoffRepositoryFactory) -> None:
+    async with factory() as repo:
+        request_id = (await repo.create(sample(), T0)).id
+        assert await repo.claim(request_id, T0, lease_seconds=10) is not None
+        assert await repo.due_for_delivery(T0 + timedelta(seconds=10)) == []
+        assert await repo.due_for_delivery(T0 + timedelta(seconds=11)) == [request_id]
+        again = await repo.claim(request_id, T0 + timedelta(seconds=11), 10)
+    assert again is not None and again.earlier_attempt_uncertain is True
+    assert again.record.delivery_attempts == 2
+
+
+async def test_concurrent_claims_from_separate_sessions_give_one_winner(factory: SqlHandoffRepositoryFactory) -> None:
+    async with factory() as repo:
+        ids = [(await repo.create(sample(f"P{i}"), T0)).id for i in range(5)]
+
+    async def claim(request_id: int) -> Optional[Any]:
+        async with factory() as repo:
+            return await repo.claim(request_id, T0, 60)
+
+    results = await asyncio.gather(*(claim(i) for i in ids for _ in range(4)))
+    winners = [r.record.id for r in results if r is not None]
+    assert sorted(winners) == ids
+
+
+async def test_open_requests_and_marking_handled(factory: SqlHandoffRepositoryFactory) -> None:
+    async with factory() as repo:
+        late = (await repo.create(sample("Bruno"), T0 + timedelta(hours=1))).id
+        early = (await repo.create(sample("Alice"), T0)).id
+        assert [r.id for r in await repo.list_open()] == [early, late]
+        assert await repo.count_open() == 2
+        done = await repo.mark_handled(early, "U0LEA", T0 + timedelta(hours=2))
+        assert done.status == "handled" and done.record.handled_by == "U0LEA"
+        assert done.record.handled_at == T0 + timedelta(hours=2)
+        again = await repo.mark_handled(early, "U0MARC", T0 + timedelta(hours=3))
+        assert again.status == "already" and again.record.handled_by == "U0LEA"
+        assert (await repo.mark_handled(987_654, "U0LEA", T0)).status == "missing"
+        assert [r.id for r in await repo.list_open()] == [late]
+        assert await repo.count_open() == 1
+        assert len(await repo.list_open(limit=0)) == 0
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.channel = "C0STAFF"
+        self.up = True
+        self.posts: List[Dict[str, Any]] = []
+
+    async def post(self, text: str, blocks: List[Dict[str, Any]], metadata: Dict[str, Any]) -> str:
+        await asyncio.sleep(0.01)
+        if not self.up:
+            raise SlackDeliveryError("chat.postMessage: HTTP 503")
+        self.posts.append(metadata["event_payload"])
+        return f"1700000000.{len(self.posts):06d}"
+
+    async def find_posted(self, token: str, oldest: float) -> Optional[str]:
+        return next((f"1.{i}" for i, p in enumerate(self.posts) if p["token"] == token), None)
+
+
+async def test_outbox_on_the_database_down_then_up_delivers_each_once(factory: SqlHandoffRepositoryFactory) -> None:
+    slack = FakeSlack()
+    now = [T0]
+    policy = RetryPolicy(base_seconds=30, max_seconds=60, lease_seconds=120)
+    outboxes = [Outbox(factory, slack, policy, lambda: now[0]) for _ in range(3)]
+    async with factory() as repo:
+        ids = [(await repo.create(sample(f"P{i}"), T0)).id for i in range(6)]
+    slack.up = False
+    reports = await asyncio.gather(*(o.deliver_due() for o in outboxes))
+    assert sorted(i for r in reports for i in r.failed) == ids  # each tried once, all kept
+    slack.up = True
+    now[0] = T0 + timedelta(seconds=30)
+    reports = await asyncio.gather(*(o.deliver_due() for o in outboxes))
+    assert sorted(i for r in reports for i in r.delivered) == ids
+    assert sorted(p["request_id"] for p in slack.posts) == ids  # once each
+    now[0] = T0 + timedelta(hours=1)
+    assert all(not r.delivered for r in await asyncio.gather(*(o.deliver_due() for o in outboxes)))
+    async with factory() as repo:
+        statuses = [(await repo.get(i)).delivery_status for i in ids]
+    assert statuses == ["delivered"] * len(ids)
+    assert await outboxes[0].deliver(ids[0]) not in (DELIVERED, FAILED)
+    assert len(slack.posts) == len(ids)
+
+
+async def test_unreachable_database_raises_repository_unavailable() -> None:
+    engine = create_engine("postgresql+asyncpg://postgres@127.0.0.1:1/nowhere")
+    try:
+        async with SqlHandoffRepositoryFactory(engine, timeout=2)() as repo:
+            with pytest.raises(RepositoryUnavailable):
+                await repo.create(sample(), T0)
+    finally:
+        await engine.dispose()
+
+
+async def test_operator_command_delivers_what_is_pending(
+    migrated: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.ops import deliver_handoffs
+    from tests.support.slack_standin import SlackStandIn
+
+    url = migrated
+    engine = create_engine(url)
+    factory = SqlHandoffRepositoryFactory(engine, timeout=10)
+    now = datetime.now(timezone.utc)
+    async with factory() as repo:
+        first = (await repo.create(sample("Alice Commande"), now)).id
+        second = (await repo.create(sample("Bruno Commande"), now)).id
+        await repo.mark_delivered(second, "1.1", now)
+    await engine.dispose()
+
+    with SlackStandIn(token="xoxb-cmd") as standin:
+        monkeypatch.setenv("SLACK_TOKEN", "xoxb-cmd")
+        monkeypatch.setenv("SLACK_STAFF_CHANNEL", "C0STAFF")
+        monkeypatch.setenv("SLACK_API_BASE_URL", standin.base_url)
+        monkeypatch.setenv("HANDOFF_SLACK_TIMEOUT_SECONDS", "1")
+        assert await deliver_handoffs.run(deliver=False, url=url) == 1  # --list: one pending
+        assert standin.messages == []
+        standin.available = False
+        assert await deliver_handoffs.run(deliver=True, url=url) == 1  # Slack down: still pending
+        standin.available = True
+        # The failed attempt set a back-off delay: not due yet, nothing sent twice or early.
+        assert await deliver_handoffs.run(deliver=True, url=url) == 1
+        assert standin.messages == []
+        engine = create_engine(url)
+        async with engine.begin() as connection:
+            await connection.execute(text("UPDATE handoff_requests SET next_attempt_at = NULL"))
+        await engine.dispose()
+        assert await deliver_handoffs.run(deliver=True, url=url) == 0
+        assert [m.body["metadata"]["event_payload"]["request_id"] for m in standin.messages] == [first]
+        assert await deliver_handoffs.run(deliver=True, url=url) == 0
+        assert len(standin.messages) == 1
+    assert "1 demande(s) envoyée(s)" in capsys.readouterr().out

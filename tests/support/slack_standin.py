@@ -1,0 +1,270 @@
+"""A local stand-in for the Slack Web API, and requests signed the way Slack signs them.
+
+Used by the channel unit tests (.venv-rasa), the hand-off tests (.venv-actions) and the
+end-to-end tests: the code under test is pointed at it with SLACK_API_BASE_URL.
+
+The stand-in runs an aiohttp server on 127.0.0.1 in its own thread (so synchronous tests
+and another process, such as `rasa run`, can use it) and records every chat.postMessage.
+`available = False` makes it answer 503 like a Slack outage; conversations.history returns
+the recorded messages of a channel (with their metadata), as Slack does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Tuple
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def slack_signature(secret: str, timestamp: str, body: bytes) -> str:
+    base = b"v0:" + timestamp.encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def signed_headers(
+    secret: str,
+    body: bytes,
+    timestamp: Optional[int] = None,
+    content_type: str = "application/json",
+    **extra: str,
+) -> Dict[str, str]:
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    headers = {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": slack_signature(secret, ts, body),
+    }
+    headers.update({key.replace("_", "-"): value for key, value in extra.items()})
+    return headers
+
+
+_event_counter = 0
+
+
+def event_payload(
+    text: str,
+    user: str = "U0STAFF1",
+    channel: str = "D0STAFFDM",
+    channel_type: str = "im",
+    event_type: str = "message",
+    ts: Optional[str] = None,
+    thread_ts: Optional[str] = None,
+    bot_user_id: str = "U0URBACTBOT",
+    event_id: Optional[str] = None,
+) -> Dict[str, Any]:
+    """An Events API `event_callback` as Slack sends it (only the fields that matter)."""
+    global _event_counter
+    _event_counter += 1
+    ts = ts or f"{time.time():.6f}"
+    event: Dict[str, Any] = {
+        "type": event_type,
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "channel": channel,
+        "event_ts": ts,
+    }
+    if event_type == "message":
+        event["channel_type"] = channel_type
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return {
+        "token": "legacy-verification-token",
+        "team_id": "T0URBACT",
+        "api_app_id": "A0URBACT",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{int(time.time())}{_event_counter:06d}",
+        "event_time": int(time.time()),
+        "authorizations": [
+            {"team_id": "T0URBACT", "user_id": bot_user_id, "is_bot": True}
+        ],
+    }
+
+
+@dataclass
+class PostedMessage:
+    channel: str
+    text: str
+    thread_ts: Optional[str]
+    ts: str
+    token: str
+    body: Dict[str, Any] = field(default_factory=dict)
+
+
+class SlackStandIn:
+    """Fake https://slack.com/api/ on 127.0.0.1 (thread-safe recording)."""
+
+    def __init__(self, token: Optional[str] = None) -> None:
+        self.expected_token = token
+        self.available = True
+        self.delay_seconds = 0.0
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}/api/"
+        self._messages: List[PostedMessage] = []
+        self._refused = 0
+        self._lock = threading.Lock()
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._runner: Optional[web.AppRunner] = None
+        self._thread: Optional[threading.Thread] = None
+        self._ts_counter = 0
+
+    # -- recorded calls ---------------------------------------------------------------
+
+    @property
+    def messages(self) -> List[PostedMessage]:
+        with self._lock:
+            return list(self._messages)
+
+    @property
+    def refused_calls(self) -> int:
+        with self._lock:
+            return self._refused
+
+    def clear(self) -> None:
+        with self._lock:
+            self._messages.clear()
+            self._refused = 0
+
+    def wait_for(
+        self,
+        predicate: Callable[[List[PostedMessage]], bool],
+        timeout: float = 30.0,
+        interval: float = 0.1,
+    ) -> List[PostedMessage]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            messages = self.messages
+            if predicate(messages):
+                return messages
+            time.sleep(interval)
+        raise AssertionError(
+            f"Slack stand-in: condition not met within {timeout} s; got "
+            + json.dumps([(m.channel, m.thread_ts, m.text[:80]) for m in self.messages])
+        )
+
+    async def async_wait_for(
+        self, predicate: Callable[[List[PostedMessage]], bool], timeout: float = 10.0
+    ) -> List[PostedMessage]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            messages = self.messages
+            if predicate(messages):
+                return messages
+            await asyncio.sleep(0.05)
+        raise AssertionError(
+            f"Slack stand-in: condition not met within {timeout} s; got "
+            + json.dumps([(m.channel, m.thread_ts, m.text[:80]) for m in self.messages])
+        )
+
+    # -- server -----------------------------------------------------------------------
+
+    async def _read(self, request: web.Request) -> Dict[str, Any]:
+        raw = await request.read()
+        if request.content_type == "application/json":
+            return json.loads(raw or b"{}")
+        return dict(parse_qsl(raw.decode()))
+
+    def _authorised(self, request: web.Request, body: Dict[str, Any]) -> Tuple[bool, str]:
+        header = request.headers.get("Authorization", "")
+        token = header[len("Bearer "):] if header.startswith("Bearer ") else str(body.get("token", ""))
+        return (self.expected_token is None or token == self.expected_token), token
+
+    async def _post_message(self, request: web.Request) -> web.Response:
+        if self.delay_seconds:
+            await asyncio.sleep(self.delay_seconds)
+        if not self.available:
+            with self._lock:
+                self._refused += 1
+            return web.json_response({"ok": False, "error": "service_unavailable"}, status=503)
+        body = await self._read(request)
+        ok, token = self._authorised(request, body)
+        if not ok:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        channel = str(body.get("channel") or "")
+        if not channel:
+            return web.json_response({"ok": False, "error": "channel_not_found"})
+        with self._lock:
+            self._ts_counter += 1
+            ts = f"{int(time.time())}.{self._ts_counter:06d}"
+            self._messages.append(
+                PostedMessage(
+                    channel=channel,
+                    text=str(body.get("text") or ""),
+                    thread_ts=body.get("thread_ts"),
+                    ts=ts,
+                    token=token,
+                    body=body,
+                )
+            )
+        return web.json_response({"ok": True, "channel": channel, "ts": ts})
+
+    async def _history(self, request: web.Request) -> web.Response:
+        if not self.available:
+            return web.json_response({"ok": False, "error": "service_unavailable"}, status=503)
+        body = await self._read(request)
+        if not body:
+            body = dict(request.query)
+        channel = str(body.get("channel") or "")
+        found = [
+            {"type": "message", "ts": m.ts, "text": m.text, "metadata": m.body.get("metadata")}
+            for m in reversed(self.messages)
+            if m.channel == channel
+        ]
+        return web.json_response({"ok": True, "messages": found, "has_more": False})
+
+    async def _auth_test(self, request: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "user_id": "U0URBACTBOT", "team_id": "T0URBACT"})
+
+    def start(self) -> "SlackStandIn":
+        ready = threading.Event()
+
+        def serve() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            asyncio.set_event_loop(loop)
+            app = web.Application()
+            app.router.add_post("/api/chat.postMessage", self._post_message)
+            app.router.add_route("*", "/api/conversations.history", self._history)
+            app.router.add_post("/api/auth.test", self._auth_test)
+            self._runner = web.AppRunner(app, access_log=None)
+            loop.run_until_complete(self._runner.setup())
+            site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+            loop.run_until_complete(site.start())
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self._runner.cleanup())
+            loop.close()
+
+        self._thread = threading.Thread(target=serve, name="slack-standin", daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("Slack stand-in did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def __enter__(self) -> "SlackStandIn":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()

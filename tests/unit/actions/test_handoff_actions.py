@@ -1,0 +1,232 @@
+"""Unit tests for action_submit_handoff and the staff actions (real rasa_sdk dispatcher and
+trackers, in-memory store, fake Slack)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+_ROOT = Path(__file__).resolve().parents[3]
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+from rasa_sdk import Tracker  # noqa: E402
+from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
+
+from actions.db.handoff_repository import InMemoryHandoffStore, NewHandoff  # noqa: E402
+from actions.handoff.form import FORM_SLOTS  # noqa: E402
+from actions.handoff.outbox import Outbox, RetryPolicy  # noqa: E402
+from actions.handoff.slack_api import SlackDeliveryError  # noqa: E402
+from actions.handoff.staff import (  # noqa: E402
+    ActionStaffListHandoffs,
+    ActionStaffMarkHandled,
+    request_number,
+)
+from actions.handoff.submit import ActionSubmitHandoff  # noqa: E402
+
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)
+GOOD_FORM = {
+    "handoff_name": "Jeanne Dupont",
+    "handoff_organisation": "Mairie de Saint-Aubin",
+    "handoff_email": "jeanne@saint-aubin.fr",
+    "handoff_question": "Peut-on candidater seuls à un réseau de transfert ?",
+    "handoff_consent": True,
+}
+
+
+class FakeSlack:
+    def __init__(self, up: bool = True) -> None:
+        self.channel = "C0STAFF"
+        self.up = up
+        self.posts: List[Dict[str, Any]] = []
+
+    async def post(self, text: str, blocks: List[Dict[str, Any]], metadata: Dict[str, Any]) -> str:
+        if not self.up:
+            raise SlackDeliveryError("chat.postMessage: HTTP 503")
+        self.posts.append({"text": text, "metadata": metadata})
+        return f"1700000000.{len(self.posts):06d}"
+
+    async def find_posted(self, token: str, oldest: float) -> Optional[str]:
+        return None
+
+
+class FakeLoop:
+    def __init__(self) -> None:
+        self.started = 0
+
+    def ensure_started(self) -> bool:
+        self.started += 1
+        return True
+
+
+def tracker(
+    slots: Optional[Dict[str, Any]] = None,
+    text: str = "",
+    channel: str = "socketio",
+    user: Optional[str] = None,
+    sender: str = "visitor-1",
+) -> Tracker:
+    metadata = {"user": user} if user else {}
+    latest = {"intent": {"name": "x"}, "text": text, "entities": [], "metadata": metadata}
+    events = [{"event": "user", "text": text, "input_channel": channel, "metadata": metadata}]
+    return Tracker(sender, dict(slots or {}), latest, events, False, None, {}, "action_listen")
+
+
+def submit_action(store: InMemoryHandoffStore, slack: Optional[FakeSlack], loop: FakeLoop) -> ActionSubmitHandoff:
+    outbox = Outbox(store, slack, RetryPolicy(), lambda: NOW)
+    return ActionSubmitHandoff(repositories=store, outbox=outbox, delivery_loop=loop, clock=lambda: NOW)  # type: ignore[arg-type]
+
+
+def responses(dispatcher: CollectingDispatcher) -> List[str]:
+    return [m.get("response") or m.get("text") or "" for m in dispatcher.messages]
+
+
+def slots_of(events: List[Dict[str, Any]]) -> Dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+
+
+async def test_consented_request_is_stored_delivered_and_the_user_told_what_next() -> None:
+    store, slack, loop = InMemoryHandoffStore(), FakeSlack(), FakeLoop()
+    dispatcher = CollectingDispatcher()
+    events = await submit_action(store, slack, loop).run(dispatcher, tracker(GOOD_FORM), {})
+    assert responses(dispatcher) == ["utter_handoff_stored"]
+    assert dispatcher.messages[0]["request_id"] == 1
+    assert dispatcher.messages[0]["reply_email"] == "jeanne@saint-aubin.fr"
+    assert slots_of(events) == {slot: None for slot in FORM_SLOTS}
+    row = store.rows[1]
+    assert (row.name, row.email, row.source_channel, row.conversation_id) == (
+        "Jeanne Dupont", "jeanne@saint-aubin.fr", "socketio", "visitor-1"
+    )
+    assert row.consent_at == NOW and row.delivery_status == "delivered"
+    assert len(slack.posts) == 1 and "Jeanne Dupont" in slack.posts[0]["text"]
+    assert loop.started == 1
+
+
+async def test_slack_down_at_submit_keeps_the_request_pending_and_the_loop_running() -> None:
+    store, slack, loop = InMemoryHandoffStore(), FakeSlack(up=False), FakeLoop()
+    dispatcher = CollectingDispatcher()
+    await submit_action(store, slack, loop).run(dispatcher, tracker(GOOD_FORM), {})
+    assert responses(dispatcher) == ["utter_handoff_stored"]
+    assert store.rows[1].delivery_status == "pending"
+    assert loop.started == 1
+
+
+@pytest.mark.parametrize("consent", [False, None, "oui"])
+async def test_without_explicit_consent_nothing_is_stored(consent: Any) -> None:
+    store, slack, loop = InMemoryHandoffStore(), FakeSlack(), FakeLoop()
+    dispatcher = CollectingDispatcher()
+    events = await submit_action(store, slack, loop).run(
+        dispatcher, tracker({**GOOD_FORM, "handoff_consent": consent}), {}
+    )
+    assert responses(dispatcher) == ["utter_handoff_not_stored"]
+    assert store.rows == {} and slack.posts == []
+    assert slots_of(events) == {slot: None for slot in FORM_SLOTS}
+
+
+async def test_slots_forced_by_a_payload_are_checked_again() -> None:
+    store, slack, loop = InMemoryHandoffStore(), FakeSlack(), FakeLoop()
+    dispatcher = CollectingDispatcher()
+    await submit_action(store, slack, loop).run(
+        dispatcher, tracker({**GOOD_FORM, "handoff_email": "pas-une-adresse"}), {}
+    )
+    assert responses(dispatcher) == ["utter_handoff_invalid"]
+    assert store.rows == {}
+
+
+async def test_database_down_is_said_honestly() -> None:
+    store, slack, loop = InMemoryHandoffStore(), FakeSlack(), FakeLoop()
+    store.available = False
+    dispatcher = CollectingDispatcher()
+    events = await submit_action(store, slack, loop).run(dispatcher, tracker(GOOD_FORM), {})
+    assert responses(dispatcher) == ["utter_handoff_storage_failed"]
+    assert slack.posts == [] and slots_of(events)["handoff_email"] is None
+
+
+async def add(store: InMemoryHandoffStore, name: str, when: datetime) -> int:
+    async with store() as repo:
+        row = await repo.create(NewHandoff(name, "Ville", f"{name.lower()}@ville.fr", "Une question assez longue ?"), when)
+    return row.id
+
+
+@pytest.mark.parametrize("channel", ["socketio", "rest", "cmdline", None])
+async def test_staff_commands_are_refused_outside_slack(channel: Optional[str]) -> None:
+    store = InMemoryHandoffStore()
+    await add(store, "Jeanne", NOW)
+    for action in (ActionStaffListHandoffs(store), ActionStaffMarkHandled(store)):
+        dispatcher = CollectingDispatcher()
+        await action.run(dispatcher, tracker(text="traiter demande 1", channel=channel), {})  # type: ignore[arg-type]
+        assert responses(dispatcher) == ["utter_staff_only"]
+    assert store.rows[1].handled_at is None
+
+
+async def test_staff_list_shows_open_requests_oldest_first() -> None:
+    store = InMemoryHandoffStore()
+    first = await add(store, "Alice", NOW - timedelta(days=2))
+    second = await add(store, "Bruno", NOW - timedelta(days=1))
+    handled = await add(store, "Chloe", NOW)
+    async with store() as repo:
+        await repo.mark_handled(handled, "U0STAFF", NOW)
+        await repo.mark_delivered(first, "1.1", NOW)
+    dispatcher = CollectingDispatcher()
+    await ActionStaffListHandoffs(store).run(dispatcher, tracker(text="demandes en attente", channel="slack"), {})
+    text = dispatcher.messages[0]["text"]
+    assert text.startswith("2 demande(s) en attente")
+    assert text.index(f"n° {first}") < text.index(f"n° {second}")
+    assert "Chloe" not in text
+    assert "reçue sur Slack" in text and "pas encore arrivée sur Slack" in text
+
+
+async def test_staff_list_when_everything_is_handled() -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionStaffListHandoffs(InMemoryHandoffStore()).run(dispatcher, tracker(channel="slack"), {})
+    assert "Aucune demande" in dispatcher.messages[0]["text"]
+
+
+async def test_staff_mark_handled_records_who_and_when() -> None:
+    store = InMemoryHandoffStore()
+    request_id = await add(store, "Jeanne", NOW)
+    action = ActionStaffMarkHandled(store, clock=lambda: NOW)
+    dispatcher = CollectingDispatcher()
+    await action.run(dispatcher, tracker(text=f"traiter demande {request_id}", channel="slack", user="U0LEA"), {})
+    assert "est traitée" in dispatcher.messages[0]["text"]
+    assert (store.rows[request_id].handled_by, store.rows[request_id].handled_at) == ("U0LEA", NOW)
+    again = CollectingDispatcher()
+    await action.run(again, tracker(text=f"demande {request_id} traitée", channel="slack", user="U0LEA"), {})
+    assert "déjà traitée" in again.messages[0]["text"]
+    missing = CollectingDispatcher()
+    await action.run(missing, tracker(text="traiter demande 99", channel="slack"), {})
+    assert "aucune demande n° 99" in missing.messages[0]["text"]
+    vague = CollectingDispatcher()
+    await action.run(vague, tracker(text="traiter la demande", channel="slack"), {})
+    assert "numéro" in vague.messages[0]["text"]
+
+
+async def test_staff_allow_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    store = InMemoryHandoffStore()
+    await add(store, "Jeanne", NOW)
+    monkeypatch.setenv("SLACK_STAFF_USER_IDS", "U0LEA, U0MARC")
+    refused = CollectingDispatcher()
+    await ActionStaffListHandoffs(store).run(refused, tracker(channel="slack", user="U0INTRUS"), {})
+    assert responses(refused) == ["utter_staff_only"]
+    allowed = CollectingDispatcher()
+    await ActionStaffListHandoffs(store).run(allowed, tracker(channel="slack", user="U0MARC"), {})
+    assert "Jeanne" in allowed.messages[0]["text"]
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("traiter demande 12", 12),
+        ("demande n°7 traitée", 7),
+        ("marque la #42 comme traitée", 42),
+        ("clore la demande numéro 3.", 3),
+        ("traiter la demande", None),
+        (None, None),
+    ],
+)
+def test_request_number(text: Optional[str], number: Optional[int]) -> None:
+    assert request_number(text) == number

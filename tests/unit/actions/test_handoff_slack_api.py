@@ -1,0 +1,98 @@
+"""AiohttpSlackPoster against a local Slack Web API stand-in (real HTTP, no Slack)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+_ROOT = Path(__file__).resolve().parents[3]
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+from actions.handoff.slack_api import AiohttpSlackPoster, SlackConfig, SlackDeliveryError  # noqa: E402
+from tests.support.slack_standin import SlackStandIn, free_port  # noqa: E402
+
+TOKEN = "xoxb-unit"
+
+
+@pytest.fixture(scope="module")
+def standin() -> Iterator[SlackStandIn]:
+    with SlackStandIn(token=TOKEN) as server:
+        yield server
+
+
+@pytest.fixture()
+def poster(standin: SlackStandIn) -> AiohttpSlackPoster:
+    standin.clear()
+    standin.available = True
+    standin.delay_seconds = 0.0
+    return AiohttpSlackPoster(SlackConfig(TOKEN, "C0STAFF", standin.base_url, timeout=1.5))
+
+
+METADATA = {"event_type": "urbact_handoff", "event_payload": {"request_id": 1, "token": "tok-1"}}
+
+
+async def test_post_sends_text_blocks_and_metadata_with_the_token(poster: AiohttpSlackPoster, standin: SlackStandIn) -> None:
+    ts = await poster.post("Bonjour *équipe*", [{"type": "section"}], METADATA)
+    [message] = standin.messages
+    assert ts == message.ts and message.channel == "C0STAFF" and message.token == TOKEN
+    assert message.text == "Bonjour *équipe*"
+    assert message.body["metadata"] == METADATA and message.body["unfurl_links"] is False
+    assert await poster.find_posted("tok-1", oldest=0) == ts
+    assert await poster.find_posted("other-token", oldest=0) is None
+
+
+async def test_slack_unavailable_is_retried_then_a_clear_failure(poster: AiohttpSlackPoster, standin: SlackStandIn) -> None:
+    standin.available = False
+    started = time.monotonic()
+    with pytest.raises(SlackDeliveryError) as error:
+        await poster.post("x", [], METADATA)
+    assert time.monotonic() - started < 2.5  # deadline respected
+    assert standin.refused_calls >= 2  # retried within the deadline
+    assert error.value.ambiguous is False and error.value.refused is False
+    assert standin.messages == []
+
+
+async def test_slow_slack_is_an_ambiguous_failure(poster: AiohttpSlackPoster, standin: SlackStandIn) -> None:
+    standin.delay_seconds = 3
+    started = time.monotonic()
+    with pytest.raises(SlackDeliveryError) as error:
+        await poster.post("x", [], METADATA)
+    assert time.monotonic() - started < 2.5
+    assert error.value.ambiguous is True  # the message may still arrive
+
+
+async def test_refusal_by_slack_is_not_retried(standin: SlackStandIn) -> None:
+    standin.clear()
+    standin.available = True
+    standin.delay_seconds = 0.0
+    bad = AiohttpSlackPoster(SlackConfig("xoxb-wrong", "C0STAFF", standin.base_url, timeout=1.5))
+    with pytest.raises(SlackDeliveryError) as error:
+        await bad.post("x", [], METADATA)
+    assert error.value.refused is True and "invalid_auth" in str(error.value)
+
+
+async def test_nothing_listening_is_an_unambiguous_failure() -> None:
+    closed = AiohttpSlackPoster(SlackConfig(TOKEN, "C0STAFF", f"http://127.0.0.1:{free_port()}/api/", timeout=1))
+    with pytest.raises(SlackDeliveryError) as error:
+        await closed.post("x", [], METADATA)
+    assert error.value.ambiguous is False
+
+
+def test_configuration_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SLACK_TOKEN", "SLACK_STAFF_CHANNEL", "SLACK_API_BASE_URL", "HANDOFF_SLACK_TIMEOUT_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+    assert SlackConfig.from_env() is None
+    monkeypatch.setenv("SLACK_TOKEN", "xoxb-1")
+    assert SlackConfig.from_env() is None  # the channel is needed too
+    monkeypatch.setenv("SLACK_STAFF_CHANNEL", "C0STAFF")
+    config = SlackConfig.from_env()
+    assert config == SlackConfig("xoxb-1", "C0STAFF", "https://slack.com/api/", 8.0)
+    monkeypatch.setenv("SLACK_API_BASE_URL", "http://127.0.0.1:9/api")
+    monkeypatch.setenv("HANDOFF_SLACK_TIMEOUT_SECONDS", "abc")
+    config = SlackConfig.from_env()
+    assert config is not None and config.base_url == "http://127.0.0.1:9/api/" and config.timeout == 8.0
