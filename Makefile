@@ -19,13 +19,14 @@ PY_ACTIONS := .venv-actions/bin/python
 KB_FILES := $(wildcard data/kb/*.csv)
 
 .PHONY: help install data model run shell test validate test-nlu test-stories test-python \
-        test-unit test-integration test-e2e bench clean
+        test-unit test-integration test-e2e bench nlu-report clean
 
 help:
 	@echo "make run    start the assistant (REST on 127.0.0.1:$(RASA_PORT))"
 	@echo "make shell  talk to it in the terminal (rasa shell)"
 	@echo "make test   run every test"
 	@echo "make bench  measure latency, throughput, memory, training (results/bench.json)"
+	@echo "make nlu-report [CV=1]  NLU quality report (docs/nlu-quality.md)"
 
 install:
 	@bot/ops/ensure_venv.sh .venv-rasa requirements/rasa.lock
@@ -78,6 +79,9 @@ test: validate test-unit test-integration test-nlu test-stories test-e2e
 
 bench: model
 	$(PY_RASA) -m bot.ops.bench
+
+nlu-report: model
+	$(PY_RASA) -m bot.ops.nlu_report $(if $(CV),--cross-validation,)
 
 clean:
 	rm -rf models results/nlu results/stories var .make

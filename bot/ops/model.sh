@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 
 inputs() {
   printf '%s\n' config.yml domain.yml
-  find data/nlu data/rules data/stories bot/nlu -type f \( -name '*.yml' -o -name '*.yaml' -o -name '*.py' \) | LC_ALL=C sort
+  find data/nlu data/rules data/stories bot/nlu -type f 2>/dev/null \( -name '*.yml' -o -name '*.yaml' -o -name '*.py' \) | LC_ALL=C sort
 }
 fingerprint=$(inputs | xargs sha256sum | sha256sum | cut -c1-16)
 model="models/urbact-$fingerprint.tar.gz"

@@ -42,6 +42,7 @@ done
 cat <<MSG
 
 L'assistant URBACT est prêt (journal des actions : var/log/actions.log).
+  Site de démonstration (widget de chat) : http://127.0.0.1:$RASA_PORT/chat/
   REST : curl -s -X POST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook \\
            -H 'Content-Type: application/json' \\
            -d '{"sender": "moi", "message": "Bonjour"}'
