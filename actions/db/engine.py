@@ -8,13 +8,19 @@ DB_TIMEOUT_SECONDS  deadline of every repository call, default 2 s
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, AsyncContextManager, AsyncIterator, Callable, Generic, Optional, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+logger = logging.getLogger(__name__)
+R = TypeVar("R")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DB_PATH = REPO_ROOT / "var" / "urbact.db"
@@ -87,3 +93,46 @@ def _enable_sqlite_foreign_keys(engine: AsyncEngine) -> None:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+class UnitOfWorkFactory(Generic[R]):
+    """Callable returning ``async with factory() as repo`` units of work (one session each)."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        make_repository: Callable[[AsyncSession, float], R],
+        timeout: Optional[float] = None,
+    ):
+        self.engine = engine
+        self.timeout = timeout if timeout is not None else db_timeout_seconds()
+        self._make_repository = make_repository
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+    @asynccontextmanager
+    async def _unit_of_work(self) -> AsyncIterator[R]:
+        session = self._sessions()
+        try:
+            yield self._make_repository(session, self.timeout)
+        finally:
+            try:
+                await asyncio.wait_for(session.close(), timeout=self.timeout)
+            except Exception:  # closing a broken connection must not hide the real error
+                logger.debug("session close failed", exc_info=True)
+
+    def __call__(self) -> AsyncContextManager[R]:
+        return self._unit_of_work()
+
+
+_shared_engine: Optional[AsyncEngine] = None
+_shared_loop: Optional[asyncio.AbstractEventLoop] = None
+
+
+def shared_engine() -> AsyncEngine:
+    """The action server's engine on DATABASE_URL: one connection pool per event loop."""
+    global _shared_engine, _shared_loop
+    loop = asyncio.get_running_loop()
+    if _shared_engine is None or _shared_loop is not loop:
+        _shared_engine, _shared_loop = create_engine(), loop
+        logger.info("database: %s", safe_url(str(_shared_engine.url)))
+    return _shared_engine

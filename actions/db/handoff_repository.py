@@ -35,7 +35,7 @@ from typing import (
 )
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from actions.db import engine as engine_mod
 from actions.db.handoff_models import HandoffRequest
@@ -401,41 +401,22 @@ class SqlHandoffRepository:
         return await self._run("mark_handoff_handled", run())
 
 
-class SqlHandoffRepositoryFactory:
-    """Callable returning ``async with factory() as repo`` units of work (one session each)."""
+class SqlHandoffRepositoryFactory(engine_mod.UnitOfWorkFactory["HandoffRepository"]):
+    """Units of work of SqlHandoffRepository (one session each)."""
 
     def __init__(self, engine: AsyncEngine, timeout: Optional[float] = None):
-        self.engine = engine
-        self.timeout = timeout if timeout is not None else engine_mod.db_timeout_seconds()
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-
-    @asynccontextmanager
-    async def _unit_of_work(self) -> AsyncIterator[HandoffRepository]:
-        session = self._sessions()
-        try:
-            yield SqlHandoffRepository(session, self.timeout)
-        finally:
-            try:
-                await asyncio.wait_for(session.close(), timeout=self.timeout)
-            except Exception:  # closing a broken connection must not hide the real error
-                logger.debug("session close failed", exc_info=True)
-
-    def __call__(self) -> AsyncContextManager[HandoffRepository]:
-        return self._unit_of_work()
+        super().__init__(engine, SqlHandoffRepository, timeout)
 
 
 _default_factory: Optional[SqlHandoffRepositoryFactory] = None
-_default_loop: Optional[asyncio.AbstractEventLoop] = None
 
 
 def default_handoff_repository_factory() -> AsyncContextManager[HandoffRepository]:
-    """Unit of work on the database named by DATABASE_URL (engine created lazily, per loop)."""
-    global _default_factory, _default_loop
-    loop = asyncio.get_running_loop()
-    if _default_factory is None or _default_loop is not loop:
-        engine = engine_mod.create_engine()
-        logger.info("hand-off requests: %s", engine_mod.safe_url(str(engine.url)))
-        _default_factory, _default_loop = SqlHandoffRepositoryFactory(engine), loop
+    """Unit of work on the hand-off requests (DATABASE_URL; the engine is shared by the action server)."""
+    global _default_factory
+    engine = engine_mod.shared_engine()
+    if _default_factory is None or _default_factory.engine is not engine:
+        _default_factory = SqlHandoffRepositoryFactory(engine)
     return _default_factory()
 
 

@@ -518,41 +518,22 @@ class SqlRepository:
         return await self._run("contact_points", run())
 
 
-class SqlRepositoryFactory:
-    """Callable returning ``async with factory() as repo`` units of work (one session each)."""
+class SqlRepositoryFactory(engine_mod.UnitOfWorkFactory["Repository"]):
+    """Units of work of SqlRepository (one session each)."""
 
     def __init__(self, engine: AsyncEngine, timeout: Optional[float] = None):
-        self.engine = engine
-        self.timeout = timeout if timeout is not None else engine_mod.db_timeout_seconds()
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-
-    @asynccontextmanager
-    async def _unit_of_work(self) -> AsyncIterator[Repository]:
-        session = self._sessions()
-        try:
-            yield SqlRepository(session, self.timeout)
-        finally:
-            try:
-                await asyncio.wait_for(session.close(), timeout=self.timeout)
-            except Exception:  # closing a broken connection must not hide the real error
-                logger.debug("session close failed", exc_info=True)
-
-    def __call__(self) -> AsyncContextManager[Repository]:
-        return self._unit_of_work()
+        super().__init__(engine, SqlRepository, timeout)
 
 
 _default_factory: Optional[SqlRepositoryFactory] = None
-_default_loop: Optional[asyncio.AbstractEventLoop] = None
 
 
 def default_repository_factory() -> AsyncContextManager[Repository]:
-    """Unit of work on the database named by DATABASE_URL (engine created lazily, per loop)."""
-    global _default_factory, _default_loop
-    loop = asyncio.get_running_loop()
-    if _default_factory is None or _default_loop is not loop:
-        engine = engine_mod.create_engine()
-        logger.info("knowledge base: %s", engine_mod.safe_url(str(engine.url)))
-        _default_factory, _default_loop = SqlRepositoryFactory(engine), loop
+    """Unit of work on the knowledge base (DATABASE_URL; the engine is shared by the action server)."""
+    global _default_factory
+    engine = engine_mod.shared_engine()
+    if _default_factory is None or _default_factory.engine is not engine:
+        _default_factory = SqlRepositoryFactory(engine)
     return _default_factory()
 
 
