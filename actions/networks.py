@@ -33,7 +33,7 @@ from actions.formatting import (
     remaining_line,
     type_label,
 )
-from actions.normalize import Resolution, parse_offset
+from actions.normalize import Resolution, parse_offset, residual_name
 from actions.text import fold
 
 logger = logging.getLogger(__name__)
@@ -96,6 +96,13 @@ def filter_payload(filters: dict[str, Any], ctx: Context) -> dict[str, Any]:
     return {k: (str(v) if k == "year" else ctx.norm.label(k, str(v))) for k, v in filters.items()}
 
 
+# Questions about one named city or network, where an untagged name must not be replaced by
+# the previous one from the conversation.
+NAMED_TARGET_INTENTS = frozenset(
+    {"ask_city_networks", "ask_network_details", "ask_network_lead", "ask_network_partners"}
+)
+
+
 def read_entity(ctx: Context, entity: str) -> Optional[tuple[str, Resolution]]:
     """First resolution of ``entity`` in the latest message, as (entity type, resolution).
 
@@ -117,6 +124,11 @@ def read_entity(ctx: Context, entity: str) -> Optional[tuple[str, Resolution]]:
                 return other, alt
         if best is None or (best[1].status == "invalid" and res.status == "unknown"):
             best = (entity, res)
+    if best is None and entity in ("city", "network") and ctx.intent in NAMED_TARGET_INTENTS:
+        # The NLU tagged nothing: a name it does not know may still be there.
+        residual = residual_name((ctx.tracker.latest_message or {}).get("text"))
+        if residual:
+            return entity, ctx.norm.resolve(entity, residual)
     return best
 
 

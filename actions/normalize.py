@@ -21,7 +21,7 @@ from rapidfuzz import fuzz, process
 
 from actions.db.repositories import Catalogue, NameEntry
 from actions.db.vocab import COUNTRIES, NETWORK_TYPES, PAGE_SIZE, PROGRAMMES
-from actions.text import normalise_name
+from actions.text import fold, normalise_name
 
 MAX_VALUE_LENGTH = 80
 MAX_OFFSET = 1000
@@ -334,3 +334,42 @@ class Normalizer:
         if entity == "programme":
             return key in PROGRAMMES
         return self.label(entity, str(key)) is not None and str(key) == key
+
+
+# Words of the questions themselves: what is left once they are removed may be a name the NLU
+# did not tag (an unknown city or network), which deserves an honest "je ne trouve pas".
+_QUESTION_WORDS = frozenset(
+    """
+    a ai as au aux avec c ca ce cet cette ces chef chefs cite cites collectivite collectivites
+    comment commune communes compte comptent connaitre d dans de des dire dites donc donnez du
+    elle elles en est et etre fait fait-elle fait-il faire file fr francais francaise france
+    il ils informations infos j je l la le les leur leurs lui m ma me membre membres mes mene
+    moi mon n ne nos notre nous on ou parle parlez participe participent participation
+    partenaire partenaires pas peut peux piloté pilote pilotes plus porte porteur pour presentez
+    qu quel quelle quelles quels qui quoi reseau reseaux s sa savoir se ses son sont sur svp
+    t-elle t-il t-on te trouve trouver trouve-t-on tu un une urbact ville villes vous y
+    autre autres concerne concernant connais connaissez detail details engage engagee engages
+    implique impliquee impliques liste lister montre montrez presente presentation role
+    ete etait etaient avez avoir ont eu sait partie parties fait font actuellement aujourd'hui deja encore egalement aussi bien merci bonjour s'il plait
+    """.split()
+)
+_NAME_TOKENS = re.compile(r"[^\W\d_][\w'’\-]*", re.UNICODE)
+
+
+def residual_name(text: Any) -> Optional[str]:
+    """The words of ``text`` that are not question words, e.g. "Triffouillis-les-Oies".
+
+    Returns None for button payloads ("/intent{...}") and when nothing but question words
+    (or words shorter than 3 letters) is left.
+    """
+    if not isinstance(text, str) or not text.strip() or text.lstrip().startswith("/"):
+        return None
+    kept: list[str] = []
+    for token in _NAME_TOKENS.findall(text[:MAX_VALUE_LENGTH * 2]):
+        key = fold(token).replace("’", "'")
+        key = re.sub(r"^(?:l|d|qu|j|n|s|c|m|t)'", "", key)
+        if all(part in _QUESTION_WORDS or len(part) < 3 for part in key.split("-")):
+            continue
+        kept.append(re.sub(r"^(?:[lLdDjJnNsScCmMtT]|[qQ]u)['’]", "", token))
+    name = " ".join(kept).strip()
+    return clean_value(name) if name else None

@@ -71,9 +71,9 @@ class Result:
 
 
 async def run_action(action: Any, intent: str, entities: Iterable[tuple[str, Any]] = (),
-                     slots: Optional[dict[str, Any]] = None) -> Result:
+                     slots: Optional[dict[str, Any]] = None, text: str = "") -> Result:
     dispatcher = CollectingDispatcher()
-    events = await action.run(dispatcher, make_tracker(intent, entities, slots), {})
+    events = await action.run(dispatcher, make_tracker(intent, entities, slots, text), {})
     return Result(dispatcher, events)
 
 
