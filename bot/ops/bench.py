@@ -134,7 +134,9 @@ async def run_users(url: str, users: int, per_user: int) -> Dict[str, Any]:
             text = MIX[(index + turn) % len(MIX)]
             start = time.perf_counter()
             try:
-                replies = await send(session, url, f"bench-{users}-{index}", text)
+                # a conversation is one pass over the mix (10 turns), as a real visitor's
+                conversation = (index + turn) // len(MIX)
+                replies = await send(session, url, f"bench-{users}-{index}-{conversation}", text)
                 if not replies:
                     empty += 1
             except (aiohttp.ClientError, asyncio.TimeoutError):
