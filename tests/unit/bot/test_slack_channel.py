@@ -25,7 +25,7 @@ from bot.channels.rest import APOLOGY
 from bot.channels.slack import UrbactSlackBot, UrbactSlackInput, resolve_api_base_url
 from tests.support.slack_standin import SlackStandIn, event_payload, free_port, signed_headers
 
-TOKEN = "xoxb-test-token"
+TOKEN = "test-bot-token"  # a fake value, deliberately not shaped like a real Slack token
 SECRET = "test-signing-secret"
 
 
