@@ -67,6 +67,28 @@ def _apply(obj: Any, values: dict[str, Any]) -> bool:
     return changed
 
 
+async def _sync_by_slug(
+    session: AsyncSession,
+    report: "ChangeReport",
+    table: str,
+    model: Any,
+    wanted: dict[str, dict[str, Any]],
+) -> None:
+    """Make the rows of ``model`` equal to ``wanted`` (slug -> column values), reporting changes."""
+    existing = {obj.slug: obj for obj in (await session.execute(select(model))).scalars()}
+    for slug, values in wanted.items():
+        obj = existing.get(slug)
+        if obj is None:
+            session.add(model(slug=slug, **values))
+            report.tables[table].added.append(slug)
+        elif _apply(obj, values):
+            report.tables[table].updated.append(slug)
+    for slug, obj in existing.items():
+        if slug not in wanted:
+            await session.delete(obj)
+            report.tables[table].removed.append(slug)
+
+
 async def sync_knowledge_base(session: AsyncSession, kb: KnowledgeBase) -> ChangeReport:
     report = ChangeReport()
 
@@ -195,10 +217,9 @@ async def sync_knowledge_base(session: AsyncSession, kb: KnowledgeBase) -> Chang
             report.tables["themes"].removed.append(slug)
     await session.flush()
 
-    # -- funding calls
-    calls = {c.slug: c for c in (await session.execute(select(FundingCall))).scalars()}
-    for row in kb.calls:
-        values = {
+    # -- funding calls and contact points: no references, so upsert and delete in one pass
+    await _sync_by_slug(session, report, "calls", FundingCall, {
+        row.slug: {
             "name": row.name,
             "kind": row.kind,
             "funder": row.funder,
@@ -210,22 +231,10 @@ async def sync_knowledge_base(session: AsyncSession, kb: KnowledgeBase) -> Chang
             "description": row.description,
             "source_urls": list(row.source_urls),
         }
-        obj = calls.get(row.slug)
-        if obj is None:
-            session.add(FundingCall(slug=row.slug, **values))
-            report.tables["calls"].added.append(row.slug)
-        elif _apply(obj, values):
-            report.tables["calls"].updated.append(row.slug)
-    kb_calls = {c.slug for c in kb.calls}
-    for slug, obj in calls.items():
-        if slug not in kb_calls:
-            await session.delete(obj)
-            report.tables["calls"].removed.append(slug)
-
-    # -- contact points
-    contacts = {c.slug: c for c in (await session.execute(select(ContactPoint))).scalars()}
-    for row in kb.contact_points:
-        values = {
+        for row in kb.calls
+    })
+    await _sync_by_slug(session, report, "contact_points", ContactPoint, {
+        row.slug: {
             "country_code": row.country_code,
             "organisation": row.organisation,
             "person": row.person,
@@ -234,16 +243,7 @@ async def sync_knowledge_base(session: AsyncSession, kb: KnowledgeBase) -> Chang
             "url": row.url,
             "source_urls": list(row.source_urls),
         }
-        obj = contacts.get(row.slug)
-        if obj is None:
-            session.add(ContactPoint(slug=row.slug, **values))
-            report.tables["contact_points"].added.append(row.slug)
-        elif _apply(obj, values):
-            report.tables["contact_points"].updated.append(row.slug)
-    kb_contacts = {c.slug for c in kb.contact_points}
-    for slug, obj in contacts.items():
-        if slug not in kb_contacts:
-            await session.delete(obj)
-            report.tables["contact_points"].removed.append(slug)
+        for row in kb.contact_points
+    })
     await session.flush()
     return report
