@@ -19,7 +19,7 @@ PY_ACTIONS := .venv-actions/bin/python
 KB_FILES := $(wildcard data/kb/*.csv)
 
 .PHONY: help install data model run shell test validate test-nlu test-stories test-python \
-        test-unit test-integration test-e2e bench nlu-report clean
+        test-unit test-integration test-e2e bench nlu-report purge-handoffs clean
 
 help:
 	@echo "make run    start the assistant (REST on 127.0.0.1:$(RASA_PORT))"
@@ -27,6 +27,7 @@ help:
 	@echo "make test   run every test"
 	@echo "make bench  measure latency, throughput, memory, training (results/bench.json)"
 	@echo "make nlu-report [CV=1]  NLU quality report (docs/nlu-quality.md)"
+	@echo "make purge-handoffs [ARGS=...]  delete old handled hand-off requests (docs/handoff.md)"
 
 install:
 	@bot/ops/ensure_venv.sh .venv-rasa requirements/rasa.lock
@@ -82,6 +83,11 @@ bench: model
 
 nlu-report: model
 	$(PY_RASA) -m bot.ops.nlu_report $(if $(CV),--cross-validation,)
+
+# Privacy: delete hand-off requests handled more than HANDOFF_RETENTION_DAYS (180) days ago;
+# ARGS="--email x@y.fr" erases one person's requests, ARGS="--dry-run" only counts.
+purge-handoffs: install data
+	$(PY_ACTIONS) -m bot.ops.purge_handoffs $(ARGS)
 
 clean:
 	rm -rf models results/nlu results/stories var .make

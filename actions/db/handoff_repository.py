@@ -23,6 +23,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import (
+    Any,
     AsyncContextManager,
     AsyncIterator,
     Awaitable,
@@ -34,7 +35,7 @@ from typing import (
     runtime_checkable,
 )
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from actions.db import engine as engine_mod
@@ -148,6 +149,10 @@ class HandoffRepository(Protocol):
     async def count_open(self) -> int: ...
 
     async def mark_handled(self, request_id: int, by: str, now: datetime) -> HandledResult: ...
+
+    async def delete_handled_before(self, cutoff: datetime, dry_run: bool = False) -> int: ...
+
+    async def delete_by_email(self, email: str, dry_run: bool = False) -> int: ...
 
 
 HandoffRepositoryFactory = Callable[[], AsyncContextManager[HandoffRepository]]
@@ -400,6 +405,31 @@ class SqlHandoffRepository:
 
         return await self._run("mark_handoff_handled", run())
 
+    async def _delete_where(self, operation: str, condition: Any, dry_run: bool) -> int:
+        async def run() -> int:
+            if dry_run:
+                stmt = select(func.count()).select_from(HandoffRequest).where(condition)
+                count = int((await self._session.execute(stmt)).scalar_one())
+            else:
+                result = await self._session.execute(
+                    delete(HandoffRequest).where(condition).execution_options(synchronize_session=False)
+                )
+                count = int(result.rowcount or 0)
+            await self._session.commit()
+            return count
+
+        return await self._run(operation, run())
+
+    async def delete_handled_before(self, cutoff: datetime, dry_run: bool = False) -> int:
+        """Delete requests marked handled before `cutoff`; open ones are never deleted."""
+        condition = and_(HandoffRequest.handled_at.is_not(None), HandoffRequest.handled_at < cutoff)
+        return await self._delete_where("delete_handled_handoffs", condition, dry_run)
+
+    async def delete_by_email(self, email: str, dry_run: bool = False) -> int:
+        """Delete every request of this e-mail address, handled or not (right to erasure)."""
+        condition = func.lower(HandoffRequest.email) == email.strip().lower()
+        return await self._delete_where("delete_handoffs_by_email", condition, dry_run)
+
 
 class SqlHandoffRepositoryFactory(engine_mod.UnitOfWorkFactory["HandoffRepository"]):
     """Units of work of SqlHandoffRepository (one session each)."""
@@ -554,3 +584,20 @@ class InMemoryHandoffRepository:
         updated = replace(current, handled_at=now, handled_by=by[:64])
         self._store.rows[request_id] = updated
         return HandledResult("handled", updated)
+
+    def _delete(self, doomed: list[int], dry_run: bool) -> int:
+        if not dry_run:
+            for request_id in doomed:
+                del self._store.rows[request_id]
+        return len(doomed)
+
+    async def delete_handled_before(self, cutoff: datetime, dry_run: bool = False) -> int:
+        self._check("delete_handled_handoffs")
+        doomed = [i for i, r in self._store.rows.items() if r.handled_at is not None and r.handled_at < cutoff]
+        return self._delete(doomed, dry_run)
+
+    async def delete_by_email(self, email: str, dry_run: bool = False) -> int:
+        self._check("delete_handoffs_by_email")
+        wanted = email.strip().lower()
+        doomed = [i for i, r in self._store.rows.items() if r.email.lower() == wanted]
+        return self._delete(doomed, dry_run)

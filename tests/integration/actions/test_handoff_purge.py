@@ -1,0 +1,85 @@
+"""Privacy purge of hand-off requests, on SQLite and PostgreSQL (bot/ops/purge_handoffs.py)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+_ROOT = Path(__file__).resolve().parents[3]
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+from database_integration_helpers import db_url, postgres_database  # noqa: E402,F401
+from test_handoff_repository import T0, factory, migrated, sample  # noqa: E402,F401
+
+from actions.db.handoff_repository import NewHandoff, SqlHandoffRepositoryFactory  # noqa: E402
+from bot.ops import purge_handoffs  # noqa: E402
+
+
+async def seed(factory: SqlHandoffRepositoryFactory) -> dict:  # noqa: F811
+    """Four requests: handled 200 days ago, handled 10 days ago, open for 400 days, and one of
+    another person handled 200 days ago."""
+    async with factory() as repo:
+        old = await repo.create(sample(), T0 - timedelta(days=210))
+        recent = await repo.create(sample(), T0 - timedelta(days=20))
+        still_open = await repo.create(sample(), T0 - timedelta(days=400))
+        other = await repo.create(
+            NewHandoff("Marc Petit", "Ville de Lens", "Marc.Petit@Lens.fr", "Et les délais ?", "rest", "r-1"),
+            T0 - timedelta(days=205),
+        )
+        await repo.mark_handled(old.id, "U1", T0 - timedelta(days=200))
+        await repo.mark_handled(recent.id, "U1", T0 - timedelta(days=10))
+        await repo.mark_handled(other.id, "U1", T0 - timedelta(days=200))
+    return {"old": old.id, "recent": recent.id, "open": still_open.id, "other": other.id}
+
+
+async def remaining(factory: SqlHandoffRepositoryFactory, ids: dict) -> set:  # noqa: F811
+    async with factory() as repo:
+        return {name for name, request_id in ids.items() if await repo.get(request_id) is not None}
+
+
+async def test_retention_deletes_only_requests_handled_before_the_cutoff(factory) -> None:  # noqa: F811
+    ids = await seed(factory)
+    async with factory() as repo:
+        assert await repo.delete_handled_before(T0 - timedelta(days=180), dry_run=True) == 2
+    assert await remaining(factory, ids) == {"old", "recent", "open", "other"}
+    async with factory() as repo:
+        assert await repo.delete_handled_before(T0 - timedelta(days=180)) == 2
+    # never an open request, however old
+    assert await remaining(factory, ids) == {"recent", "open"}
+
+
+async def test_erasure_by_email_ignores_case_and_status(factory) -> None:  # noqa: F811
+    ids = await seed(factory)
+    async with factory() as repo:
+        assert await repo.delete_by_email("  JEANNE@saint-aubin.fr ") == 3
+        assert await repo.delete_by_email("personne@nulle-part.fr") == 0
+    assert await remaining(factory, ids) == {"other"}
+
+
+async def test_command_end_to_end(migrated: str, factory, capsys, monkeypatch) -> None:  # noqa: F811
+    ids = await seed(factory)
+    monkeypatch.setenv("HANDOFF_RETENTION_DAYS", "180")
+    assert await purge_handoffs.purge(None, None, dry_run=False, url=migrated, now=T0) == 0
+    out = capsys.readouterr().out
+    assert "2 demande(s) traitée(s)" in out and "jeanne" not in out.lower()
+    assert await remaining(factory, ids) == {"recent", "open"}
+    assert await purge_handoffs.purge(None, "marc.petit@lens.fr", dry_run=False, url=migrated) == 0
+    assert await remaining(factory, ids) == {"recent", "open"}  # Marc's was already purged
+    assert await purge_handoffs.purge(None, "jeanne@saint-aubin.fr", dry_run=False, url=migrated) == 0
+    assert await remaining(factory, ids) == set()
+
+
+async def test_command_reports_an_unreachable_database(capsys) -> None:
+    url = "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere"
+    assert await purge_handoffs.purge(30, None, dry_run=True, url=url) == 2
+    assert "Base de données indisponible" in capsys.readouterr().err
+
+
+def test_bad_retention_setting_is_refused(monkeypatch) -> None:
+    monkeypatch.setenv("HANDOFF_RETENTION_DAYS", "six mois")
+    with pytest.raises(SystemExit, match="HANDOFF_RETENTION_DAYS"):
+        purge_handoffs.retention_days_from_env()
