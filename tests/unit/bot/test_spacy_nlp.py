@@ -53,7 +53,7 @@ def test_process_sets_the_doc_read_by_the_tokenizer() -> None:
     component = FrenchSpacyNLP.create(config, None, None, None)  # type: ignore[arg-type]
     message = Message(data={TEXT: "Bonjour, c'est quoi URBACT ?"})
     component.process([message], component.provide())
-    assert [t.text for t in message.get(SPACY_DOCS[TEXT])][-2:] == ["URBACT", "?"]
+    assert [t.text for t in message.get(SPACY_DOCS[TEXT])][-2:] == ["urbact", "?"]  # lower-cased: case_sensitive is false
 
 
 def test_unknown_model_gives_a_clear_error() -> None:
