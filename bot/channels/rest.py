@@ -20,6 +20,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import rasa_fixes
+
 from bot.channels.validation import (
     InvalidInput,
     check_message,
@@ -28,6 +30,7 @@ from bot.channels.validation import (
 )
 
 logger = logging.getLogger(__name__)
+rasa_fixes.apply()  # this module is loaded by Rasa: install the speed fixes (bot/rasa_fixes.py)
 
 APOLOGY = (
     "Désolé, je rencontre un problème technique et ne peux pas répondre pour le moment. "
