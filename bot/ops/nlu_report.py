@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List, Optional
+
+import yaml
 
 from bot.ops.launcher import ROOT, current_model
 
@@ -65,13 +68,30 @@ def markdown(report: Dict[str, Any]) -> str:
         if scores.get("worst_confusions"):
             lines += ["", f"Worst confusions, {name}:", ""]
             lines += [f"- {c['expected']} → {c['predicted']} ({c['count']})" for c in scores["worst_confusions"]]
-    lines += ["", "Confusion matrices: `results/nlu-report/*/intent_confusion_matrix.png`."]
+    lines += ["", "Confusion matrices (intents; rows: expected, columns: predicted):", ""]
+    lines += [f"- {name}: [{Path(png).name}]({Path(png).relative_to('docs').as_posix()})"
+              for name, png in report.get("pictures", {}).items()]
     return "\n".join(lines) + "\n"
 
 
+def keep_picture(out: Path, slug: str, report: Dict[str, Any], name: str) -> None:
+    """Copy the run's confusion-matrix PNG into docs/img so that the picture is committed."""
+    png = out / "intent_confusion_matrix.png"
+    if png.exists():
+        target = ROOT / "docs" / "img" / f"nlu-confusion-{slug}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(png, target)
+        report.setdefault("pictures", {})[name] = f"docs/img/{target.name}"
+
+
 def count_examples(path: Path) -> int:
-    return sum(1 for f in path.glob("*.yml") for line in f.read_text(encoding="utf-8").splitlines()
-               if line.strip().startswith("- ") and not line.strip().startswith("- intent"))
+    """Intent examples in the YAML files of a folder (lookup tables and synonyms not counted)."""
+    total = 0
+    for file in sorted(path.glob("*.yml")):
+        for item in (yaml.safe_load(file.read_text(encoding="utf-8")) or {}).get("nlu", []) or []:
+            if isinstance(item, dict) and "intent" in item:
+                total += sum(1 for line in str(item.get("examples", "")).splitlines() if line.strip().startswith("- "))
+    return total
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -85,10 +105,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         out = base / Path(folder).name
         rasa_test(folder, out, model, [])
         report["sets"][name] = read_scores(out) | {"examples": count_examples(ROOT / folder)}
+        keep_picture(out, Path(folder).name, report, name)
     if args.cross_validation:
         out = base / "cross-validation"
         rasa_test("data/nlu", out, None, ["--cross-validation", "--folds", "5", "--config", "config.yml"])
-        report["sets"]["5-fold cross-validation (data/nlu)"] = read_scores(out)
+        name = "5-fold cross-validation (data/nlu)"
+        report["sets"][name] = read_scores(out) | {"examples": count_examples(ROOT / "data/nlu")}
+        keep_picture(out, "cross-validation", report, name)
     (base / "summary.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
     summary = markdown(report)
     (ROOT / "docs" / "nlu-quality.md").write_text(summary, encoding="utf-8")
