@@ -68,6 +68,15 @@ def markdown(report: Dict[str, Any]) -> str:
         if scores.get("worst_confusions"):
             lines += ["", f"Worst confusions, {name}:", ""]
             lines += [f"- {c['expected']} → {c['predicted']} ({c['count']})" for c in scores["worst_confusions"]]
+    lines += ["", "How to read the sets:", "",
+              "- held-out: written beside the training data and used to improve it, so optimistic;",
+              "  `make test` fails if its intent macro-F1 drops below 0.95;",
+              "- fresh: written by a tester who saw neither the data nor the held-out file: the",
+              "  closest to what visitors type;",
+              "- cross-validation: each fold trains without a fifth of the examples. Many training",
+              "  examples are the only one of their phrasing (hard cases written on purpose), so the",
+              "  score is pessimistic; compare it between changes, and read its worst confusions to",
+              "  find intents whose examples overlap."]
     lines += ["", "Confusion matrices (intents; rows: expected, columns: predicted):", ""]
     lines += [f"- {name}: [{Path(png).name}]({Path(png).relative_to('docs').as_posix()})"
               for name, png in report.get("pictures", {}).items()]
@@ -97,7 +106,13 @@ def count_examples(path: Path) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cross-validation", action="store_true")
+    parser.add_argument("--render-only", action="store_true",
+                        help="rewrite docs/nlu-quality.md from the last results/nlu-report/summary.json")
     args = parser.parse_args(argv)
+    if args.render_only:
+        report = json.loads((ROOT / "results" / "nlu-report" / "summary.json").read_text(encoding="utf-8"))
+        (ROOT / "docs" / "nlu-quality.md").write_text(markdown(report), encoding="utf-8")
+        return 0
     model = current_model()
     base = ROOT / "results" / "nlu-report"
     report: Dict[str, Any] = {"model": model.name, "sets": {}}
