@@ -22,6 +22,9 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, Dict, Optional, Text, Type
 
+from jsonschema import exceptions
+from rasa.shared.constants import DOCS_BASE_URL
+
 _lock = threading.Lock()
 _applied = False
 _validator: Optional[Any] = None
@@ -44,9 +47,6 @@ def _action_response_validator() -> Any:
 
 def _validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
     """Same contract as RemoteAction._validate_action_result, with a reused validator."""
-    from jsonschema import exceptions
-    from rasa.shared.constants import DOCS_BASE_URL
-
     error = exceptions.best_match(_action_response_validator().iter_errors(result))
     if error is not None:
         error.message += (
