@@ -95,6 +95,12 @@ def model_path() -> Path:
     return model
 
 
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """The model under test, for tests that load it in-process (see model_path)."""
+    return model_path()
+
+
 def base_credentials() -> Dict[str, Any]:
     """REST and website channels, as in credentials.yml.
 

@@ -8,6 +8,7 @@ graph), and compares intents, confidences and entities on varied messages.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any, List, Tuple
 
 import pytest
@@ -15,7 +16,6 @@ from rasa.core.agent import Agent, load_agent
 from rasa.nlu.classifiers.diet_classifier import DIET
 
 from bot.nlu.diet import FrenchDIETClassifier, QuickLoadDIET
-from bot.ops.launcher import current_model
 
 MESSAGES = [
     "est-ce que notre équipe doit être bilingue ?",
@@ -46,8 +46,10 @@ def parse_all(agent: Agent) -> List[Tuple[Any, ...]]:
     return asyncio.run(parse())
 
 
-def test_quick_load_predicts_like_the_stock_load(monkeypatch: pytest.MonkeyPatch) -> None:
-    model = str(current_model())
+def test_quick_load_predicts_like_the_stock_load(
+    monkeypatch: pytest.MonkeyPatch, trained_model: Path
+) -> None:
+    model = str(trained_model)
     assert FrenchDIETClassifier.model_class() is QuickLoadDIET
     quick = parse_all(asyncio.run(load_agent(model_path=model)))
 
