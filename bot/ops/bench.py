@@ -237,7 +237,9 @@ def make_run_start_seconds() -> float:
             process.wait()
 
 
-def action_latencies(actions_url: Optional[str], calls: int, database_url: Optional[str] = None) -> Dict[str, Any]:
+def action_latencies(
+    actions_url: Optional[str], calls: int, database_url: Optional[str] = None, secret: Optional[str] = None
+) -> Dict[str, Any]:
     out = Path(tempfile.mkstemp(prefix="urbact-bench-actions-", suffix=".json")[1])
     command = [str(ROOT / ".venv-actions/bin/python"), "-m", "bot.ops.bench_actions", "--iterations", str(calls),
                "--output", str(out)]
@@ -246,6 +248,8 @@ def action_latencies(actions_url: Optional[str], calls: int, database_url: Optio
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     if database_url:
         env["DATABASE_URL"] = database_url
+    if secret:
+        env["ACTION_SERVER_TOKEN"] = secret
     subprocess.run(command, cwd=ROOT, check=True, env=env, stdout=subprocess.DEVNULL)
     return json.loads(out.read_text(encoding="utf-8"))
 
@@ -258,7 +262,9 @@ def measure_profile(model: Path, args: argparse.Namespace, endpoints: Path, env:
         ready = asyncio.run(first_correct_answer(assistant.rest_url, assistant.started_at))
         one = asyncio.run(run_users(assistant.rest_url, 1, args.single_messages))
         many = asyncio.run(run_users(assistant.rest_url, 20, args.concurrent_messages))
-        actions = action_latencies(assistant.actions_url, args.action_calls)
+        actions = action_latencies(
+            assistant.actions_url, args.action_calls, secret=assistant.env.get("ACTION_SERVER_TOKEN")
+        )
     except Exception:
         print(assistant.logs(), file=sys.stderr)
         raise

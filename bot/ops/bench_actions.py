@@ -137,7 +137,9 @@ async def run(url: Optional[str], n: int, warmup: int) -> dict[str, dict]:
         import aiohttp
 
         timeout = aiohttp.ClientTimeout(total=10)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
+        # The action server refuses calls without the shared secret (bot/ops/action_server.py).
+        headers = {"Authorization": f"Bearer {os.environ.get('ACTION_SERVER_TOKEN', '')}"}
+        async with aiohttp.ClientSession(timeout=timeout, headers=headers) as session:
 
             async def call(body: dict) -> Optional[dict]:
                 async with session.post(url, json=body) as resp:

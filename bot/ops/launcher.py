@@ -3,7 +3,9 @@
     with Assistant.start(model_path) as assistant:
         requests go to assistant.rest_url
 
-Ports are free ones picked at start; logs go to temporary files that `logs()` returns.
+Ports are free ones picked at start; logs go to temporary files that `logs()` returns. The
+action server listens on 127.0.0.1 and requires ACTION_SERVER_TOKEN (a random one unless
+the environment or extra_env sets it; `env[SECRET_ENV]` holds it).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from pathlib import Path
 from typing import Dict, Iterator, Optional
 
 import yaml
+
+from bot.ops.action_secret import ENV_NAME as SECRET_ENV, new_secret
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CREDENTIALS: Dict[str, object] = {"bot.channels.rest.FrenchRestInput": None}
@@ -124,11 +128,12 @@ class Assistant:
             PYTHONPATH=str(ROOT),
             ACTION_SERVER_URL=f"http://127.0.0.1:{actions_port}/webhook",
         )
+        env.setdefault(SECRET_ENV, new_secret())
         env.setdefault("DATABASE_URL", f"sqlite+aiosqlite:///{ROOT / 'var' / 'urbact.db'}")
         env.update(extra_env or {})
         started_at = time.monotonic()
         actions = subprocess.Popen(
-            [str(ROOT / ".venv-actions/bin/python"), "-m", "rasa_sdk", "--actions", "actions",
+            [str(ROOT / ".venv-actions/bin/python"), "-m", "bot.ops.action_server", "--actions", "actions",
              "--port", str(actions_port)],
             cwd=ROOT, env=env, stdout=open(workdir / "actions.log", "wb"), stderr=subprocess.STDOUT,
         )

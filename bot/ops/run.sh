@@ -8,6 +8,11 @@ mode=${2:-run}
 : "${RASA_PORT:=5005}" "${ACTIONS_PORT:=5055}" "${RASA_HOST:=127.0.0.1}"
 export ACTION_SERVER_URL="${ACTION_SERVER_URL:-http://127.0.0.1:$ACTIONS_PORT/webhook}"
 export RASA_TELEMETRY_ENABLED=false PYTHONPATH="$PWD"
+endpoints=${ENDPOINTS:-endpoints.yml}
+# Secret shared by Rasa and the action server: random when unset (default profile only;
+# the production profile refuses to start without it).
+ACTION_SERVER_TOKEN=$(.venv-actions/bin/python -m bot.ops.action_secret --endpoints "$endpoints")
+export ACTION_SERVER_TOKEN
 mkdir -p var/log
 
 pids=()
@@ -20,18 +25,18 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-.venv-actions/bin/python -m rasa_sdk --actions actions --port "$ACTIONS_PORT" \
+.venv-actions/bin/python -m bot.ops.action_server --actions actions --port "$ACTIONS_PORT" \
   >var/log/actions.log 2>&1 &
 pids+=($!)
 
 credentials=$(bot/ops/credentials.sh)
 if [ "$mode" = shell ]; then
-  .venv-rasa/bin/rasa shell --model "$model" --credentials "$credentials" --endpoints "${ENDPOINTS:-endpoints.yml}"
+  .venv-rasa/bin/rasa shell --model "$model" --credentials "$credentials" --endpoints "$endpoints"
   exit 0
 fi
 
 .venv-rasa/bin/rasa run --model "$model" --interface "$RASA_HOST" --port "$RASA_PORT" \
-  --credentials "$credentials" --endpoints "${ENDPOINTS:-endpoints.yml}" &
+  --credentials "$credentials" --endpoints "$endpoints" &
 pids+=($!)
 
 for _ in $(seq 1 120); do

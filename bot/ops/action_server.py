@@ -1,0 +1,95 @@
+"""Start the rasa-sdk action server, bound to 127.0.0.1 and closed to callers without the secret.
+
+    .venv-actions/bin/python -m bot.ops.action_server --actions actions --port 5055
+
+Same options as `python -m rasa_sdk`, plus `--interface` (default: ACTIONS_HOST, else
+127.0.0.1; rasa-sdk 3.6 itself binds 0.0.0.0). Differences with `python -m rasa_sdk`:
+- it refuses to start without ACTION_SERVER_TOKEN (bot/ops/action_secret.py);
+- every request but GET /health must carry `Authorization: Bearer <ACTION_SERVER_TOKEN>`
+  (sent by Rasa from endpoints.yml): none gets 401, a wrong one 403, both with a French
+  error and one log line (path and reason, never the body).
+
+Why not rasa-sdk's plugin hook (`attach_sanic_app_extensions`): rasa-sdk 3.6 only discovers
+plugins through a top-level package named `rasa_sdk_plugins`, and its `run()` reads the
+interface from SANIC_HOST only. Building the app with rasa-sdk's own `create_app` and
+adding a request middleware here keeps the check in one visible place; plugins that are
+installed still get their hook called.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Optional, Sequence
+
+from rasa_sdk import utils
+from rasa_sdk.constants import APPLICATION_ROOT_LOGGER_NAME
+from rasa_sdk.endpoint import create_app, create_argument_parser, create_ssl_context
+from rasa_sdk.plugin import plugin_manager
+from sanic import Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.ops.action_secret import SecretError, check_secret, is_authorized
+
+logger = logging.getLogger("bot.ops.action_server")
+
+DEFAULT_INTERFACE = "127.0.0.1"
+OPEN_PATHS = frozenset({"/health"})
+MISSING = "Appel refusé : le secret partagé du serveur d'actions est absent."
+WRONG = "Appel refusé : le secret partagé du serveur d'actions est incorrect."
+
+
+def require_secret(app: Sanic, secret: str) -> None:
+    """Refuse every request except GET /health unless it carries the shared secret."""
+
+    @app.middleware("request")
+    async def check_caller(request: Request) -> Optional[HTTPResponse]:
+        if request.method == "GET" and request.path in OPEN_PATHS:
+            return None
+        header = request.headers.get("authorization")
+        if is_authorized(header, secret):
+            return None
+        reason, status, text = (
+            ("missing secret", 401, MISSING) if not header else ("wrong secret", 403, WRONG)
+        )
+        logger.warning("action server: refused %s %s: %s", request.method, request.path, reason)
+        return response.json({"error": text}, status=status)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = create_argument_parser()
+    parser.add_argument(
+        "--interface",
+        default=os.environ.get("ACTIONS_HOST") or DEFAULT_INTERFACE,
+        help="address to listen on (default: ACTIONS_HOST, else 127.0.0.1)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        secret = check_secret(os.environ.get("ACTION_SERVER_TOKEN"))
+    except SecretError as error:
+        print(error, file=sys.stderr)
+        return 2
+
+    logging.getLogger("matplotlib").setLevel(logging.WARN)
+    utils.configure_colored_logging(args.loglevel)
+    utils.configure_file_logging(
+        logging.getLogger(APPLICATION_ROOT_LOGGER_NAME),
+        args.log_file,
+        args.loglevel,
+        args.logging_config_file,
+    )
+    utils.update_sanic_log_level()
+
+    app = create_app(args.actions, cors_origins=args.cors, auto_reload=args.auto_reload)
+    require_secret(app, secret)
+    plugin_manager().hook.attach_sanic_app_extensions(app=app)
+    ssl_context = create_ssl_context(args.ssl_certificate, args.ssl_keyfile, args.ssl_password)
+    logger.info("action server listening on %s:%s (shared secret required)", args.interface, args.port)
+    app.run(args.interface, args.port, ssl=ssl_context, workers=utils.number_of_sanic_workers())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
