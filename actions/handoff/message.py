@@ -1,13 +1,17 @@
 """The Slack message that tells the staff about a hand-off request.
 
-Everything the user typed is escaped (&, <, >), so a question cannot ping the channel
-("<!channel>") or fake a link. The message carries Slack message metadata with a
-delivery token: after an uncertain attempt, the outbox looks for it in the channel
-history instead of posting a second copy.
+Everything the user typed stays text (`staff_text`): invisible characters (bidi overrides,
+zero-width) are removed, Markdown link syntax "[label](url)" is broken up so that no
+formatting step turns it into a disguised link, and &, < and > are escaped (Slack's rules),
+so a question cannot ping the channel ("<!channel>") or fake a link ("<https://x|label>").
+The message carries Slack message metadata with a delivery token: after an uncertain
+attempt, the outbox looks for it in the channel history instead of posting a second copy.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Dict, Final, List, Optional
@@ -35,12 +39,32 @@ class HandoffView:
     delivery_token: str
 
 
+_MD_LINK_JOIN = re.compile(r"\]\s*\(")
+
+
 def escape(text: str) -> str:
+    """&, < and > as Slack wants them in mrkdwn (its only control characters)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def defuse(text: str) -> str:
+    """User text without invisible characters and with Markdown links broken up.
+
+    For text that a later step escapes for Slack (the channel's to_mrkdwn escapes &, <, >
+    but turns "[label](https://...)" into a link): "[label](url)" becomes "[label] (url)",
+    shown as typed, never as a link.
+    """
+    visible = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return _MD_LINK_JOIN.sub("] (", visible)
+
+
+def staff_text(text: str) -> str:
+    """User text for a Slack mrkdwn message sent as is: defused, then escaped."""
+    return escape(defuse(text))
+
+
 def _quote(text: str) -> str:
-    return "\n".join(f"> {line}" if line else ">" for line in escape(text).splitlines())
+    return "\n".join(f"> {line}" if line else ">" for line in staff_text(text).splitlines())
 
 
 def format_date(moment: datetime) -> str:
@@ -58,9 +82,9 @@ def notification_text(view: HandoffView) -> str:
     return (
         f":envelope_with_arrow: *Nouvelle demande de contact n° {view.id}* "
         f"(via {escape(origin)}, le {format_date(view.created_at)})\n"
-        f"*Nom* : {escape(view.name)}\n"
-        f"*Organisation* : {escape(view.organisation)}\n"
-        f"*E-mail* : {escape(view.email)}\n"
+        f"*Nom* : {staff_text(view.name)}\n"
+        f"*Organisation* : {staff_text(view.organisation)}\n"
+        f"*E-mail* : {staff_text(view.email)}\n"
         f"*Question* :\n{_quote(view.question)}\n"
         f"La personne a accepté que ces informations soient enregistrées. Répondez-lui par "
         f"e-mail, puis écrivez « {mark_command(view.id)} » en mentionnant le bot, ou cliquez "

@@ -4,15 +4,15 @@
   first, with whether they reached the Slack channel;
 - action_staff_mark_handled ("traiter demande 12", or the button of the Slack message):
   records who handled request 12 and when.
-Anywhere else than Slack (website, REST, shell) both only say that this is reserved to the
-contact-point staff. SLACK_STAFF_USER_IDS (optional, comma-separated Slack user ids)
-further restricts them to those people.
+Both fail closed (actions/handoff/staff_access.py): only on Slack, only for the people
+listed in SLACK_STAFF_USER_IDS, only in the staff channel or a direct message with the bot.
+Without SLACK_STAFF_USER_IDS they are off and say so. Every field the user typed goes
+through `defuse` (the Slack channel escapes &, < and > itself), so it stays text.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 from abc import ABC, abstractmethod
 from datetime import datetime
@@ -26,12 +26,18 @@ from rasa_sdk.types import DomainDict
 from actions.db.handoff_repository import HandoffRecord, HandoffRepositoryFactory
 from actions.db.repositories import RepositoryError
 from actions.handoff.loop import DELIVERY_LOOP
-from actions.handoff.message import format_date, mark_command
+from actions.handoff.message import defuse, format_date, mark_command
 from actions.handoff.outbox import utcnow
+from actions.handoff.staff_access import (
+    DISABLED,
+    DISABLED_TEXT,
+    WRONG_PLACE,
+    WRONG_PLACE_TEXT,
+    check_staff,
+)
 
 logger = logging.getLogger(__name__)
 
-STAFF_CHANNEL: Final[str] = "slack"
 LIST_LIMIT: Final[int] = 10
 QUESTION_PREVIEW: Final[int] = 140
 _NUMBER = re.compile(r"(?<![\d.,])(\d{1,9})(?![\d.,]\d)")
@@ -45,19 +51,6 @@ def request_number(text: Any) -> Optional[int]:
     return int(match.group(1)) if match else None
 
 
-def slack_user(tracker: Tracker) -> str:
-    metadata = (tracker.latest_message or {}).get("metadata") or {}
-    user = metadata.get("user") if isinstance(metadata, dict) else None
-    return str(user or tracker.sender_id or "inconnu")
-
-
-def is_staff(tracker: Tracker) -> bool:
-    if tracker.get_latest_input_channel() != STAFF_CHANNEL:
-        return False
-    allowed = {u.strip() for u in os.environ.get("SLACK_STAFF_USER_IDS", "").split(",") if u.strip()}
-    return not allowed or slack_user(tracker) in allowed
-
-
 def preview(text: str, limit: int = QUESTION_PREVIEW) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
@@ -66,8 +59,9 @@ def preview(text: str, limit: int = QUESTION_PREVIEW) -> str:
 def describe(record: HandoffRecord) -> str:
     delivery = "reçue sur Slack" if record.is_delivered else "pas encore arrivée sur Slack"
     return (
-        f"• n° {record.id} du {format_date(record.created_at)} — {record.name} "
-        f"({record.organisation}), {record.email} — « {preview(record.question)} » — {delivery}"
+        f"• n° {record.id} du {format_date(record.created_at)} — {defuse(record.name)} "
+        f"({defuse(record.organisation)}), {defuse(record.email)} — "
+        f"« {preview(defuse(record.question))} » — {delivery}"
     )
 
 
@@ -89,16 +83,24 @@ class _StaffAction(Action, ABC):
     def repositories(self) -> HandoffRepositoryFactory:
         return self._repositories or DELIVERY_LOOP.outbox.repositories
 
-    def _refuse(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
-        if is_staff(tracker):
-            return False
-        logger.info(
-            "staff command refused for %s on channel %s",
-            tracker.sender_id,
+    def _staff_user(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[str]:
+        """The Slack user id of an allowed staff member, or None after saying why not."""
+        access = check_staff(tracker)
+        if access.allowed:
+            return access.user
+        logger.warning(
+            "staff command %s refused: %s (input channel %s)",
+            self.name(),
+            access.verdict,
             tracker.get_latest_input_channel(),
         )
-        dispatcher.utter_message(response="utter_staff_only")
-        return True
+        if access.verdict == DISABLED:
+            dispatcher.utter_message(text=DISABLED_TEXT)
+        elif access.verdict == WRONG_PLACE:
+            dispatcher.utter_message(text=WRONG_PLACE_TEXT)
+        else:
+            dispatcher.utter_message(response="utter_staff_only")
+        return None
 
 
 class ActionStaffListHandoffs(_StaffAction):
@@ -108,7 +110,7 @@ class ActionStaffListHandoffs(_StaffAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        if self._refuse(dispatcher, tracker):
+        if self._staff_user(dispatcher, tracker) is None:
             return []
         try:
             async with self.repositories() as repo:
@@ -139,7 +141,8 @@ class ActionStaffMarkHandled(_StaffAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        if self._refuse(dispatcher, tracker):
+        user = self._staff_user(dispatcher, tracker)
+        if user is None:
             return []
         number = request_number((tracker.latest_message or {}).get("text"))
         if number is None:
@@ -149,7 +152,7 @@ class ActionStaffMarkHandled(_StaffAction):
             return []
         try:
             async with self.repositories() as repo:
-                result = await repo.mark_handled(number, slack_user(tracker), self._clock())
+                result = await repo.mark_handled(number, user, self._clock())
         except RepositoryError as error:
             logger.error("staff mark handled %s: %s", number, error)
             dispatcher.utter_message(response="utter_staff_db_unavailable")
@@ -160,8 +163,8 @@ class ActionStaffMarkHandled(_StaffAction):
             when = format_date(result.record.handled_at) if result.record.handled_at else "?"
             dispatcher.utter_message(text=f"La demande n° {number} était déjà traitée (le {when}).")
         else:
-            logger.info("hand-off %s marked handled by %s", number, slack_user(tracker))
+            logger.info("hand-off %s marked handled by %s", number, user)
             dispatcher.utter_message(
-                text=f"C'est noté : la demande n° {number} ({result.record.name}) est traitée. Merci !"
+                text=f"C'est noté : la demande n° {number} ({defuse(result.record.name)}) est traitée. Merci !"
             )
         return []

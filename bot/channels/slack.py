@@ -20,7 +20,9 @@ Rasa's SlackInput:
   silence; a message that is too long gets a French explanation.
 
 The staff channel (SLACK_STAFF_CHANNEL) is where the action server posts hand-off requests;
-here it only marks the messages that come from it (metadata "staff_channel": true). The
+here it only marks the messages that come from it (metadata "staff_channel": true) and
+direct messages with the bot (metadata "direct_message": true): the staff commands answer
+only there, and only to the Slack users of SLACK_STAFF_USER_IDS (metadata "user"). The
 bot never answers plain messages in a channel: it must be mentioned (or clicked).
 """
 
@@ -220,16 +222,21 @@ class UrbactSlackInput(SlackInput):
                 "users": users,
                 "user": event.get("user"),
                 "event_id": payload.get("event_id"),
+                "direct_message": _is_direct(event.get("channel"), event.get("channel_type")),
             }
         elif content_type == "application/x-www-form-urlencoded":
             payload = _interaction_payload(request) or {}
             message = payload.get("message") or {}
             user = (payload.get("user") or {}).get("id")
+            channel = payload.get("channel") or {}
             metadata = {
-                "out_channel": (payload.get("channel") or {}).get("id"),
+                "out_channel": channel.get("id"),
                 "thread_id": message.get("thread_ts") or message.get("ts"),
                 "users": [],  # no text to clean: the value of the clicked button
                 "user": user,
+                "direct_message": _is_direct(
+                    channel.get("id"), "im" if channel.get("name") == "directmessage" else None
+                ),
             }
         metadata["staff_channel"] = bool(
             self.staff_channel and metadata.get("out_channel") == self.staff_channel
@@ -399,6 +406,11 @@ class UrbactSlackInput(SlackInput):
             return response.text("refused")
         self._start(on_new_message, text, sender_id, metadata)
         return response.text("")
+
+
+def _is_direct(channel: Any, channel_type: Any) -> bool:
+    """A direct message with the bot: Slack's channel type "im", or a "D…" channel id."""
+    return channel_type == "im" or (isinstance(channel, str) and channel.startswith("D"))
 
 
 def _content_type(request: Request) -> Text:

@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "xoxb-e2e-token"
 SECRET = "e2e-signing-secret"
 STAFF_CHANNEL = "C0URBACTSTAFF"
+STAFF_USER = "U0E2ESTAFF"  # the only allow-listed staff member (SLACK_STAFF_USER_IDS)
 SLACK_CHANNEL = "bot.channels.slack.UrbactSlackInput"
 APOLOGY_START = "Désolé, je rencontre un problème technique"
 SETTLE_SECONDS = 2.0
@@ -91,6 +92,7 @@ def slack_assistant(assistant_launcher: Callable[..., Any], slack_standin: Slack
             "SLACK_API_BASE_URL": slack_standin.base_url,
             "SLACK_TOKEN": TOKEN,
             "SLACK_STAFF_CHANNEL": STAFF_CHANNEL,
+            "SLACK_STAFF_USER_IDS": STAFF_USER,
             "DATABASE_URL": handoff_db,
             "HANDOFF_DELIVERY_INTERVAL_SECONDS": "0.5",
             "HANDOFF_RETRY_BASE_SECONDS": "0.5",
@@ -132,9 +134,12 @@ def settled(standin: SlackStandIn, select: Callable[[List[PostedMessage]], List[
     return select(standin.messages)
 
 
-def say(webhook: str, standin: SlackStandIn, channel: str, text: str) -> List[PostedMessage]:
-    """One direct message from a staff member; the bot's replies in its thread."""
-    payload = event_payload(text, user="U0E2ESTAFF", channel=channel)
+def say(webhook: str, standin: SlackStandIn, channel: str, text: str, user: str = STAFF_USER) -> List[PostedMessage]:
+    """One direct message (a mention in a "C…" channel) from a staff member; the bot's replies in its thread."""
+    if channel.startswith("C"):
+        payload = event_payload(f"<@U0URBACTBOT> {text}", user=user, channel=channel, event_type="app_mention")
+    else:
+        payload = event_payload(text, user=user, channel=channel)
     assert post(webhook, payload).status_code == 200
     return settled(standin, in_thread(channel, payload["event"]["ts"]))
 
@@ -297,6 +302,27 @@ def test_staff_list_and_mark_handled_on_slack(webhook: str, slack_assistant: Any
     assert f"n° {number}" in done and "traitée" in done
     listing = " ".join(r.text for r in say(webhook, slack_standin, channel, "demandes en attente"))
     assert name not in listing
+
+
+@needs_handoff_model
+def test_staff_commands_refuse_other_people_and_other_channels(
+    webhook: str, slack_assistant: Any, slack_standin: SlackStandIn
+) -> None:
+    name = "Noé Pasàtoi"
+    fill_handoff_form(slack_assistant, "e2e-handoff-guest", name, "oui")
+    post_ = slack_standin.wait_for(lambda m: len(staff_posts(slack_standin, name)) == 1, timeout=20)
+    number = next(m for m in post_ if m.channel == STAFF_CHANNEL and name in m.text).text.split("n° ")[1].split("*")[0]
+    # a workspace member who is not on the list, in a direct message
+    guest = " ".join(r.text for r in say(webhook, slack_standin, unique_channel(), "demandes en attente", user="U0E2EGUEST"))
+    assert "réservée" in guest and name not in guest
+    refused = " ".join(r.text for r in say(webhook, slack_standin, unique_channel(), f"traiter demande {number}", user="U0E2EGUEST"))
+    assert "réservée" in refused
+    # the staff member, in a channel that is neither the staff channel nor a DM
+    elsewhere = " ".join(r.text for r in say(webhook, slack_standin, "C" + uuid.uuid4().hex[:10].upper(), "demandes en attente"))
+    assert "canal de l'équipe" in elsewhere and name not in elsewhere
+    # nothing was marked: the staff member closes it, mentioning the bot in the staff channel
+    done = " ".join(r.text for r in say(webhook, slack_standin, STAFF_CHANNEL, f"traiter demande {number}"))
+    assert f"n° {number}" in done and "traitée" in done and "déjà" not in done
 
 
 @needs_handoff_model

@@ -66,11 +66,14 @@ class FakeLoop:
 def tracker(
     slots: Optional[Dict[str, Any]] = None,
     text: str = "",
-    channel: str = "socketio",
+    channel: Optional[str] = "socketio",
     user: Optional[str] = None,
     sender: str = "visitor-1",
+    direct_message: bool = False,
 ) -> Tracker:
-    metadata = {"user": user} if user else {}
+    metadata: Dict[str, Any] = {"user": user} if user else {}
+    if direct_message:
+        metadata["direct_message"] = True
     latest = {"intent": {"name": "x"}, "text": text, "entities": [], "metadata": metadata}
     events = [{"event": "user", "text": text, "input_channel": channel, "metadata": metadata}]
     return Tracker(sender, dict(slots or {}), latest, events, False, None, {}, "action_listen")
@@ -163,7 +166,21 @@ async def test_staff_commands_are_refused_outside_slack(channel: Optional[str]) 
     assert store.rows[1].handled_at is None
 
 
-async def test_staff_list_shows_open_requests_oldest_first() -> None:
+STAFF = "U0LEA"
+
+
+@pytest.fixture()
+def staff_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_STAFF_USER_IDS", f"{STAFF}, U0MARC")
+    monkeypatch.setenv("SLACK_STAFF_CHANNEL", "C0STAFF")
+
+
+def staff(text: str = "", user: str = STAFF) -> Tracker:
+    """A message from an allow-listed staff member, in a direct message with the bot."""
+    return tracker(text=text, channel="slack", user=user, direct_message=True)
+
+
+async def test_staff_list_shows_open_requests_oldest_first(staff_env: None) -> None:
     store = InMemoryHandoffStore()
     first = await add(store, "Alice", NOW - timedelta(days=2))
     second = await add(store, "Bruno", NOW - timedelta(days=1))
@@ -172,7 +189,7 @@ async def test_staff_list_shows_open_requests_oldest_first() -> None:
         await repo.mark_handled(handled, "U0STAFF", NOW)
         await repo.mark_delivered(first, "1.1", NOW)
     dispatcher = CollectingDispatcher()
-    await ActionStaffListHandoffs(store).run(dispatcher, tracker(text="demandes en attente", channel="slack"), {})
+    await ActionStaffListHandoffs(store).run(dispatcher, staff("demandes en attente"), {})
     text = dispatcher.messages[0]["text"]
     assert text.startswith("2 demande(s) en attente")
     assert text.index(f"n° {first}") < text.index(f"n° {second}")
@@ -180,40 +197,39 @@ async def test_staff_list_shows_open_requests_oldest_first() -> None:
     assert "reçue sur Slack" in text and "pas encore arrivée sur Slack" in text
 
 
-async def test_staff_list_when_everything_is_handled() -> None:
+async def test_staff_list_when_everything_is_handled(staff_env: None) -> None:
     dispatcher = CollectingDispatcher()
-    await ActionStaffListHandoffs(InMemoryHandoffStore()).run(dispatcher, tracker(channel="slack"), {})
+    await ActionStaffListHandoffs(InMemoryHandoffStore()).run(dispatcher, staff(), {})
     assert "Aucune demande" in dispatcher.messages[0]["text"]
 
 
-async def test_staff_mark_handled_records_who_and_when() -> None:
+async def test_staff_mark_handled_records_who_and_when(staff_env: None) -> None:
     store = InMemoryHandoffStore()
     request_id = await add(store, "Jeanne", NOW)
     action = ActionStaffMarkHandled(store, clock=lambda: NOW)
     dispatcher = CollectingDispatcher()
-    await action.run(dispatcher, tracker(text=f"traiter demande {request_id}", channel="slack", user="U0LEA"), {})
+    await action.run(dispatcher, staff(f"traiter demande {request_id}"), {})
     assert "est traitée" in dispatcher.messages[0]["text"]
     assert (store.rows[request_id].handled_by, store.rows[request_id].handled_at) == ("U0LEA", NOW)
     again = CollectingDispatcher()
-    await action.run(again, tracker(text=f"demande {request_id} traitée", channel="slack", user="U0LEA"), {})
+    await action.run(again, staff(f"demande {request_id} traitée"), {})
     assert "déjà traitée" in again.messages[0]["text"]
     missing = CollectingDispatcher()
-    await action.run(missing, tracker(text="traiter demande 99", channel="slack"), {})
+    await action.run(missing, staff("traiter demande 99"), {})
     assert "aucune demande n° 99" in missing.messages[0]["text"]
     vague = CollectingDispatcher()
-    await action.run(vague, tracker(text="traiter la demande", channel="slack"), {})
+    await action.run(vague, staff("traiter la demande"), {})
     assert "numéro" in vague.messages[0]["text"]
 
 
-async def test_staff_allow_list(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_staff_allow_list(staff_env: None) -> None:
     store = InMemoryHandoffStore()
     await add(store, "Jeanne", NOW)
-    monkeypatch.setenv("SLACK_STAFF_USER_IDS", "U0LEA, U0MARC")
     refused = CollectingDispatcher()
-    await ActionStaffListHandoffs(store).run(refused, tracker(channel="slack", user="U0INTRUS"), {})
+    await ActionStaffListHandoffs(store).run(refused, staff(user="U0INTRUS"), {})
     assert responses(refused) == ["utter_staff_only"]
     allowed = CollectingDispatcher()
-    await ActionStaffListHandoffs(store).run(allowed, tracker(channel="slack", user="U0MARC"), {})
+    await ActionStaffListHandoffs(store).run(allowed, staff(user="U0MARC"), {})
     assert "Jeanne" in allowed.messages[0]["text"]
 
 

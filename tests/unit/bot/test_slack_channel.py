@@ -100,6 +100,7 @@ async def test_direct_message_is_answered_in_its_thread(server: Server, slack_ap
     assert message.input_channel == "slack"
     assert message.metadata["user"] == "U0ALICE"
     assert message.metadata["staff_channel"] is False
+    assert message.metadata["direct_message"] is True  # staff commands accept a DM
 
 
 async def test_mention_in_a_thread_is_cleaned_and_answered_in_that_thread(
@@ -117,6 +118,8 @@ async def test_mention_in_a_thread_is_cleaned_and_answered_in_that_thread(
     assert messages[0].channel == "C0STAFF"
     assert messages[0].thread_ts == "1700000000.000100"
     assert server.assistant.received[0].metadata["staff_channel"] is True
+    assert server.assistant.received[0].metadata["direct_message"] is False
+    assert server.assistant.received[0].metadata["user"] == "U0STAFF1"
 
 
 async def test_retry_of_a_processed_event_is_not_processed_again(
@@ -257,6 +260,8 @@ async def test_button_click_reaches_the_assistant_and_is_answered_in_the_thread(
     assert messages[0].thread_ts == "1700000001.000200"
     assert server.assistant.received[0].text == "/request_handoff"
     assert server.assistant.received[0].sender_id == "U0BOB"
+    assert server.assistant.received[0].metadata["user"] == "U0BOB"
+    assert server.assistant.received[0].metadata["direct_message"] is True
 
 
 async def test_buttons_are_sent_as_blocks_with_a_readable_text(slack_api: SlackStandIn) -> None:
