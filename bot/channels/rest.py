@@ -1,10 +1,14 @@
 """REST channel that never mixes conversations and never answers with silence.
 
 Same URL and payload as Rasa's stock channel (POST /webhooks/rest/webhook with
-{"sender": ..., "message": ...}), with three differences:
+{"sender": ..., "message": ...}), with these differences:
 - a request without a valid "sender" is refused (400) instead of joining a shared
   conversation;
-- bad input gets a clear French error and a log line, never a stack trace;
+- the conversation id is "rest:" + sender, so a REST client can never write into a
+  conversation of another channel (a Slack user's, a website session); the replies still
+  carry the sender as the client wrote it in "recipient_id";
+- bad input (malformed JSON included) gets a clear French error and a log line, never a
+  stack trace nor Sanic's English error page;
 - if processing fails or produces no reply (for example the action server is down),
   the user gets a French apology instead of an empty list.
 """
@@ -12,8 +16,9 @@ Same URL and payload as Rasa's stock channel (POST /webhooks/rest/webhook with
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from typing import Any, Awaitable, Callable, Dict, List, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -39,8 +44,26 @@ APOLOGY = (
 )
 
 
+NOT_A_JSON_OBJECT = "Le corps de la requête doit être un objet JSON."
+CONVERSATION_PREFIX = "rest:"
+
+
 def apology_for(sender_id: Text) -> Dict[Text, Any]:
     return {"recipient_id": sender_id, "text": APOLOGY}
+
+
+def conversation_id(sender: Text) -> Text:
+    """The conversation of a REST sender: its own namespace, apart from other channels."""
+    return CONVERSATION_PREFIX + sender
+
+
+def json_object(body: bytes) -> Optional[Dict[Text, Any]]:
+    """The request body as a JSON object, or None (malformed, not UTF-8, not an object)."""
+    try:
+        parsed = json.loads(body or b"")
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError
+        return None
+    return parsed if isinstance(parsed, dict) else None
 
 
 class FrenchRestInput(InputChannel):
@@ -61,19 +84,19 @@ class FrenchRestInput(InputChannel):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            body = request.json if isinstance(request.json, dict) else None
+            # request.json would answer malformed JSON with Sanic's English error page.
+            body = json_object(request.body)
             if body is None:
                 logger.warning("rest: refused a request whose body is not a JSON object")
-                return response.json(
-                    {"error": "Le corps de la requête doit être un objet JSON."}, status=400
-                )
+                return response.json({"error": NOT_A_JSON_OBJECT}, status=400)
             try:
-                sender_id = check_sender(body.get("sender"))
+                sender = check_sender(body.get("sender"))
                 text = check_message(body.get("message"))
             except InvalidInput as error:
                 logger.warning("rest: refused request: %s", error.log_reason)
                 return response.json({"error": error.user_message}, status=400)
 
+            sender_id = conversation_id(sender)
             collector = CollectingOutputChannel()
             message = UserMessage(
                 text,
@@ -89,10 +112,12 @@ class FrenchRestInput(InputChannel):
             except Exception:  # noqa: BLE001 - the user must get an answer anyway
                 logger.exception("rest: processing failed for sender %s", sender_id)
 
-            replies: List[Dict[Text, Any]] = collector.messages
+            replies: List[Dict[Text, Any]] = [
+                {**reply, "recipient_id": sender} for reply in collector.messages
+            ]
             if not replies:
                 logger.error("rest: no reply produced for sender %s; sent the apology", sender_id)
-                replies = [apology_for(sender_id)]
+                replies = [apology_for(sender)]
             return response.json(replies)
 
         return webhook

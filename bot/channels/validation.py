@@ -6,7 +6,7 @@ import re
 from typing import Any, Optional
 
 MAX_MESSAGE_CHARS = 2000
-_SENDER = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
+_SENDER = re.compile(r"[A-Za-z0-9_.:@\-]{1,128}")  # used with fullmatch: no trailing newline
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -25,7 +25,7 @@ def check_sender(value: Any) -> str:
             "Le champ « sender » est obligatoire : il identifie votre conversation.",
             "missing sender",
         )
-    if not _SENDER.match(value):
+    if not _SENDER.fullmatch(value):
         raise InvalidInput(
             "Le champ « sender » doit faire 1 à 128 caractères (lettres, chiffres, . _ - : @).",
             f"invalid sender of length {len(value)}",

@@ -58,7 +58,8 @@ def test_conversation_is_stored_in_postgresql(production_assistant) -> None:
     with psycopg2.connect(host="127.0.0.1", user="postgres", dbname=TRACKER_DB) as connection:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT count(*) FROM events WHERE sender_id = %s AND type_name = 'user'", (sender,)
+                "SELECT count(*) FROM events WHERE sender_id = %s AND type_name = 'user'",
+                (f"rest:{sender}",),  # the REST channel keeps its conversations apart
             )
             assert cursor.fetchone()[0] == 1
 
