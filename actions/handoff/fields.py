@@ -1,7 +1,8 @@
 """Checks of the hand-off form answers. Pure functions: no Rasa, no database.
 
-Each check returns a `Checked` value: the cleaned value, or None with a short French
-explanation for the user. The same checks run again on submit, because a message
+Each check returns a `Checked` value: the cleaned value (control characters blanked,
+invisible format characters such as bidi overrides and zero-width spaces removed), or None
+with a short French explanation for the user. The same checks run again on submit, because a message
 starting with "/" can put anything into a slot.
 """
 
@@ -56,10 +57,17 @@ class Checked:
         return self.problem is None and self.value is not None
 
 
+def _visible(text: str) -> str:
+    """Without invisible format characters (Unicode Cf): bidi overrides and isolates
+    (U+202A-202E, U+2066-2069) that reorder what the staff read, zero-width spaces and
+    joiners (U+200B-200D, U+2060, U+FEFF), soft hyphens..."""
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
 def _clean(text: Any) -> str:
     if not isinstance(text, str):
         return ""
-    text = unicodedata.normalize("NFC", _CONTROL.sub(" ", text))
+    text = unicodedata.normalize("NFC", _visible(_CONTROL.sub(" ", text)))
     return _SPACES.sub(" ", text).strip()
 
 

@@ -153,3 +153,22 @@ def test_cancel_words(answer: str) -> None:
 @pytest.mark.parametrize("answer", ["Stopcovid association", "Jeanne Dupont", "Mairie d'Annecy", "non"])
 def test_ordinary_answers_are_not_cancellations(answer: str) -> None:
     assert not wants_to_cancel(answer)
+
+
+# Bidi overrides and isolates reorder what the staff read ("\u202e" makes "fr.elliv@nimda"
+# display as "admin@ville.rf"); zero-width characters hide text or split words.
+INVISIBLE = ["\u202e", "\u202d", "\u202a", "\u2066", "\u2067", "\u2068", "\u2069", "\u200b",
+             "\u200c", "\u200d", "\u200e", "\u200f", "\u2060", "\ufeff", "\u00ad"]
+
+
+@pytest.mark.parametrize("invisible", INVISIBLE)
+def test_invisible_format_characters_are_removed_from_every_field(invisible: str) -> None:
+    assert check_name(f"Jeanne{invisible} Dupont").value == "Jeanne Dupont"
+    assert check_organisation(f"Mairie {invisible}de Lille").value == "Mairie de Lille"
+    question = f"Peut-on{invisible} candidater seuls{invisible} à un réseau ?"
+    assert check_question(question).value == "Peut-on candidater seuls à un réseau ?"
+    assert check_email(f"jeanne{invisible}@ville.fr").value == "jeanne@ville.fr"
+
+
+def test_a_name_made_only_of_invisible_characters_is_refused() -> None:
+    assert not check_name("\u202e\u200b\u200b\u2066").ok
