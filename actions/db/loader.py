@@ -238,6 +238,21 @@ def _text(value: str, column: str, *, required: bool, max_len: int = MAX_NAME) -
     return value
 
 
+# Every character Python (and YAML 1.1) treats as a line break: a name or an alias written
+# into data/nlu/lookups.yml must stay on its line, or it could add YAML of its own.
+LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def _line(value: str, column: str, *, required: bool = True) -> str:
+    """A single-line text cell: names, aliases, labels and synonyms (they go to lookups.yml)."""
+    if any(ch in LINE_BREAKS for ch in value.strip()):
+        raise CellError(
+            f"colonne '{column}' : retour à la ligne interdit (un nom, un alias ou un synonyme "
+            "tient sur une seule ligne)"
+        )
+    return _text(value, column, required=required)
+
+
 def _optional_text(value: str, column: str, max_len: int = MAX_TEXT) -> Optional[str]:
     return _text(value, column, required=False, max_len=max_len) or None
 
@@ -246,7 +261,7 @@ def _list(value: str, column: str) -> tuple[str, ...]:
     items = [item.strip() for item in value.split(";")]
     if value.strip() and any(not item for item in items):
         raise CellError(f"column '{column}' has an empty item (stray ';')")
-    return tuple(_text(item, column, required=True) for item in items if item)
+    return tuple(_line(item, column) for item in items if item)
 
 
 def _slug(value: str, column: str = "slug") -> str:
@@ -462,7 +477,7 @@ def load_knowledge_base(data_dir: Path | str) -> KnowledgeBase:
         "themes",
         lambda line, r: ThemeRow(
             slug=_slug(r["slug"]),
-            label=_text(r["label"], "label", required=True),
+            label=_line(r["label"], "label"),
             synonyms=_list(r["synonyms"], "synonyms"),
             line=line,
         ),
@@ -481,7 +496,7 @@ def load_knowledge_base(data_dir: Path | str) -> KnowledgeBase:
         "cities",
         lambda line, r: CityRow(
             slug=_slug(r["slug"]),
-            name=_text(r["name"], "name", required=True),
+            name=_line(r["name"], "name"),
             aliases=_list(r["aliases"], "aliases"),
             country_code=_choice(r["country"].strip().upper(), "country", COUNTRIES),
             kind=_choice(r["kind"], "kind", CITY_KINDS),
@@ -520,7 +535,7 @@ def load_knowledge_base(data_dir: Path | str) -> KnowledgeBase:
             raise CellError("column 'themes' lists a theme twice")
         return NetworkRow(
             slug=_slug(r["slug"]),
-            name=_text(r["name"], "name", required=True),
+            name=_line(r["name"], "name"),
             aliases=_list(r["aliases"], "aliases"),
             type=_choice(r["type"], "type", NETWORK_TYPES),
             programme=_choice(r["programme"], "programme", PROGRAMMES),
