@@ -11,6 +11,7 @@ from collections import OrderedDict
 from typing import Iterable
 
 from actions.db.loader import KnowledgeBase
+from actions.db.vocab import COUNTRIES
 
 HEADER = (
     "# GENERATED FILE - do not edit by hand.\n"
@@ -75,3 +76,19 @@ def build_lookups(kb: KnowledgeBase) -> str:
     ]
     parts += [_block("synonym", name, aliases) for name, aliases in blocks_syn]
     return "\n".join(parts) + "\n"
+
+
+def build_names(kb: KnowledgeBase) -> dict[str, object]:
+    """Every name the assistant should recognise in a message, by entity, as JSON data.
+
+    Read at run time by the NLU component bot/nlu/kb_entities.py, so that a city or a network
+    added to data/kb/ is recognised as soon as the importer has run, without retraining.
+    Countries and their adjectives ("polonaises") come from the fixed vocabulary.
+    """
+    entities: dict[str, list[dict[str, object]]] = {
+        "city": [{"value": c.name, "names": [c.name, *c.aliases]} for c in kb.cities],
+        "network": [{"value": n.name, "names": [n.name, *n.aliases]} for n in kb.networks],
+        "theme": [{"value": t.label, "names": [t.label, *t.synonyms]} for t in kb.themes],
+        "country": [{"value": c.name, "names": [c.name, *c.synonyms]} for c in COUNTRIES.values()],
+    }
+    return {"version": 1, "entities": entities}

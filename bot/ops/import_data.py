@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -31,12 +33,14 @@ from actions.db.engine import (
     safe_url,
 )
 from actions.db.loader import DataValidationError, KnowledgeBase, load_knowledge_base
-from actions.db.lookups import build_lookups
+from actions.db.lookups import build_lookups, build_names
 from actions.db.sync import ChangeReport, sync_knowledge_base
 
 ALEMBIC_INI = REPO_ROOT / "actions" / "db" / "alembic.ini"
 DEFAULT_DATA_DIR = REPO_ROOT / "data" / "kb"
 DEFAULT_LOOKUPS = REPO_ROOT / "data" / "nlu" / "lookups.yml"
+# Names recognised by the NLU at run time (bot/nlu/kb_entities.py reads the same default).
+DEFAULT_NAMES = Path(os.environ.get("KB_NAMES_FILE") or REPO_ROOT / "var" / "kb_names.json")
 
 
 def alembic_config(url: str) -> Config:
@@ -77,6 +81,14 @@ def write_lookups(kb: KnowledgeBase, path: Path) -> bool:
     return True
 
 
+def write_names(kb: KnowledgeBase, path: Path) -> None:
+    """Write the names file atomically: a running assistant may be reading it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(build_names(kb), ensure_ascii=False, indent=0), encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def lookups_are_fresh(kb: KnowledgeBase, path: Path) -> bool:
     return path.is_file() and path.read_text(encoding="utf-8") == build_lookups(kb)
 
@@ -100,6 +112,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         action="store_true",
         help="only check that the lookup file matches data/kb (exit 1 when stale); no database",
     )
+    parser.add_argument("--names", type=Path, default=DEFAULT_NAMES, help="names file for the NLU")
     parser.add_argument("--verbose", "-v", action="store_true", help="list changed keys")
     args = parser.parse_args(argv)
 
@@ -140,6 +153,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(line)
     changed = write_lookups(kb, args.lookups)
     print(f"{_display(args.lookups)}: {'updated' if changed else 'unchanged'}")
+    write_names(kb, args.names)
+    print(f"{_display(args.names)}: written (recognised by a running assistant within seconds)")
     return 0
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -48,6 +50,8 @@ def copy_kb(tmp_path: Path) -> Path:
 
 
 def run_main(capsys, *args: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+    if "--names" not in args and "--check-lookups" not in args:  # never the real var/ file
+        args = (*args, "--names", str(Path(tempfile.mkdtemp()) / "kb_names.json"))
     code = import_data.main(list(args))
     captured = capsys.readouterr()
     return code, captured.out, captured.err
@@ -100,6 +104,20 @@ def test_cli_is_idempotent_and_writes_lookups(db_url, tmp_path, capsys):  # type
     lookups.write_text(lookups.read_text(encoding="utf-8") + "    - Atlantis\n", encoding="utf-8")
     code, _, err = run_main(capsys, "--check-lookups", "--lookups", str(lookups))
     assert code == 1 and "is stale" in err
+
+
+def test_cli_writes_the_names_the_nlu_reads(db_url, tmp_path, capsys):  # type: ignore[no-untyped-def]
+    data = copy_kb(tmp_path)
+    with (data / "cities.csv").open("a", encoding="utf-8") as handle:
+        handle.write("lons-le-saunier,Lons-le-Saunier,Lons,FR,city,,,https://example.org\n")
+    names = tmp_path / "names.json"
+    code, out, err = run_main(capsys, "--database-url", db_url, "--data-dir", str(data),
+                              "--lookups", str(tmp_path / "l.yml"), "--names", str(names))
+    assert code == 0, err
+    entities = json.loads(names.read_text(encoding="utf-8"))["entities"]
+    assert {"value": "Lons-le-Saunier", "names": ["Lons-le-Saunier", "Lons"]} in entities["city"]
+    assert any(e["value"] == "Pologne" and "polonaises" in e["names"] for e in entities["country"])
+    assert len(entities["network"]) == 65 and len(entities["theme"]) > 20
 
 
 async def test_update_reporting(db_url, tmp_path):  # type: ignore[no-untyped-def]

@@ -1,0 +1,134 @@
+"""NLU component: the knowledge base's cities, networks, themes and countries as entities.
+
+Runs after DIET. Every name of the knowledge base found in the message (bot/nlu/kb_names.py:
+aliases, nationality adjectives, no accents, no hyphens, typos) becomes an entity whose value
+is the canonical name; DIET's entities of the same kinds that overlap it are replaced. The
+names are read at run time from the importer's file, not learnt: a city added to data/kb/ is
+recognised as soon as it is imported.
+
+Training only records the ordinary words of the training sentences (outside their entity
+annotations), so that a name which is also an everyday word ("roman", "serres") is not
+found in a sentence where it is just a word.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Dict, Iterable, List, Optional, Set, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.kb_names import ENTITY_PRIORITY, NamesFile, words_of
+
+logger = logging.getLogger(__name__)
+
+COMMON_WORDS_FILE = "common_words.json"
+KB_ENTITIES = frozenset(ENTITY_PRIORITY)
+
+
+def ordinary_words(messages: Iterable[Message]) -> Set[str]:
+    """Folded words of the training sentences, outside their annotated entities."""
+    words: Set[str] = set()
+    for message in messages:
+        text = message.get(TEXT)
+        if not text:
+            continue
+        spans = [(e["start"], e["end"]) for e in message.get(ENTITIES) or [] if "start" in e]
+        for word in words_of(text):
+            if not any(s <= word.start < e for s, e in spans):
+                words.add(word.text)
+    return words
+
+
+def merge_entities(existing: List[Dict[Text, Any]], found: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
+    """``found`` plus the entities of ``existing`` that do not overlap one of the same kinds."""
+
+    def overlaps(entity: Dict[Text, Any]) -> bool:
+        return any(entity.get("start", -1) < f["end"] and f["start"] < entity.get("end", -1) for f in found)
+
+    kept = [e for e in existing if not (e.get("entity") in KB_ENTITIES and overlaps(e))]
+    return sorted(kept + found, key=lambda e: e.get("start", 0))
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
+class KnowledgeBaseEntityExtractor(GraphComponent, EntityExtractorMixin):
+    """Finds the knowledge base's names in messages; the names file is read at run time."""
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        common_words: Optional[Iterable[str]] = None,
+    ) -> None:
+        self._config = config
+        self._model_storage = model_storage
+        self._resource = resource
+        self.common_words = sorted(set(common_words or ()))
+        self.names = NamesFile(common_words=self.common_words)
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {}
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "KnowledgeBaseEntityExtractor":
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "KnowledgeBaseEntityExtractor":
+        try:
+            with model_storage.read_from(resource) as path:
+                words = json.loads((path / COMMON_WORDS_FILE).read_text(encoding="utf-8"))
+        except (ValueError, OSError) as error:
+            logger.warning("No ordinary-word list in the model (%s): every name may match.", error)
+            words = []
+        return cls(config, model_storage, resource, words)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        self.common_words = sorted(ordinary_words(training_data.training_examples))
+        with self._model_storage.write_to(self._resource) as path:
+            (path / COMMON_WORDS_FILE).write_text(json.dumps(self.common_words), encoding="utf-8")
+        return self._resource
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        index = self.names.index()
+        for message in messages:
+            text = message.get(TEXT)
+            if not text:
+                continue
+            found = [
+                {
+                    "entity": f.entity,
+                    "start": f.start,
+                    "end": f.end,
+                    "value": f.value,
+                    "confidence_entity": round(f.score, 3),
+                }
+                for f in index.find(text)
+            ]
+            if found:
+                found = self.add_extractor_name(found)
+                message.set(ENTITIES, merge_entities(message.get(ENTITIES) or [], found), add_to_output=True)
+        return messages
