@@ -43,6 +43,7 @@ TOPIC_LABELS: Final[Dict[str, str]] = {
     "out_of_scope": "Autre sujet",
     "affirm": "Oui",
     "deny": "Non",
+    "answer_not_helpful": "Ce n'était pas ma question",
     "myth_contacts": "Faut-il déjà des contacts ?",
     "myth_no_idea": "Sans idée de coopération ?",
     "myth_english": "Faut-il parler anglais ?",
@@ -75,6 +76,7 @@ TOPIC_LABELS: Final[Dict[str, str]] = {
 NEVER_SUGGESTED: Final[FrozenSet[str]] = frozenset(
     {
         "nlu_fallback", "out_of_scope", "greet", "goodbye", "thank", "affirm", "deny",
+        "answer_not_helpful",
         "staff_list_handoffs", "staff_mark_handled",
     }
 )

@@ -32,6 +32,7 @@ CATALOGUE: Set[str] = {
     "ulg_elected_officials", "ask_field_example", "ask_vigilance_points",
     # conversation & myths
     "greet", "goodbye", "thank", "bot_challenge", "help", "out_of_scope", "affirm", "deny",
+    "answer_not_helpful",
     "myth_contacts", "myth_no_idea", "myth_english", "myth_time", "myth_complexity",
     "myth_useless_exchange", "quiz_start", "quiz_answer_info", "quiz_answer_intox", "quiz_stop",
     # database
@@ -208,3 +209,48 @@ def test_invalid_failed_attempts_counts_as_zero(failed: Any) -> None:
 
 def test_action_name() -> None:
     assert ActionRephrase().name() == "action_rephrase"
+
+
+# --- the closest fixed answer, given as a guess ------------------------------------------
+
+
+def guess_run(candidates: List[Dict[str, Any]], responses: Dict[str, Any]) -> Tuple[CollectingDispatcher, list]:
+    tracker = make_tracker(RANKING)
+    tracker.latest_message["answer_search"] = {"rescued": False, "candidates": candidates}
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionRephrase().run(dispatcher, tracker, {"responses": responses}))
+    return dispatcher, events
+
+
+def test_a_close_fixed_answer_is_given_with_a_way_to_say_it_did_not_help() -> None:
+    candidates = [
+        {"name": "myth_time", "score": 0.34},
+        {"name": "myth_complexity", "score": 0.2},
+        {"name": "greet", "score": 0.1},
+    ]
+    dispatcher, events = guess_run(candidates, {"utter_myth_time": [{"text": "..."}]})
+    assert events == []  # not counted as a failure
+    intro, answer, question = dispatcher.messages
+    assert "Le temps à y consacrer" in intro["text"]
+    assert answer["response"] == "utter_myth_time"
+    assert payloads(question) == ["/answer_not_helpful", "/myth_complexity"]
+
+
+def test_no_guess_when_the_match_is_weak_or_has_no_fixed_answer() -> None:
+    weak = [{"name": "myth_time", "score": 0.1}]
+    dispatcher, events = guess_run(weak, {"utter_myth_time": [{"text": "..."}]})
+    assert "reformuler" in dispatcher.messages[0]["text"] and events[0]["name"] == "failed_attempts"
+    database = [{"name": "ask_city_networks", "score": 0.6}]
+    dispatcher, _ = guess_run(database, {"utter_myth_time": [{"text": "..."}]})
+    assert "reformuler" in dispatcher.messages[0]["text"]
+    dispatcher, _ = guess_run([{"name": "greet", "score": 0.9}], {"utter_greet": [{"text": "..."}]})
+    assert "reformuler" in dispatcher.messages[0]["text"]
+
+
+def test_forged_answer_search_data_is_ignored() -> None:
+    for forged in ([{"name": 3, "score": "x"}], "nonsense", [None]):
+        tracker = make_tracker(RANKING)
+        tracker.latest_message["answer_search"] = {"candidates": forged}
+        dispatcher = CollectingDispatcher()
+        asyncio.run(ActionRephrase().run(dispatcher, tracker, {"responses": {"utter_greet": []}}))
+        assert "reformuler" in dispatcher.messages[0]["text"]
