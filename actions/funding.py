@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any, Callable, Optional
 
 from actions.base import Context, DatabaseAction
+from actions.call_match import best_call, calls_of_year, programme_in
 from actions.db.repositories import CallInfo, RepositoryFactory, is_open
 from actions.db.vocab import PAGE_SIZE
 from actions.formatting import (
@@ -48,6 +49,26 @@ def call_line(call: CallInfo, today: date) -> str:
     return line
 
 
+def call_details(call: CallInfo, today: date) -> str:
+    """Everything the knowledge base says about one call, in a few lines."""
+    dates = []
+    if call.opens_on:
+        dates.append(f"ouverture le {fr_date(call.opens_on)}")
+    if call.closes_on:
+        verb = "clôture le" if call.closes_on >= today else "clos le"
+        dates.append(f"{verb} {fr_date(call.closes_on)}")
+    lines = [f"« {call.name} » ({call.funder}) : " + (", ".join(dates) if dates else "dates non renseignées") + "."]
+    if call.eligibility:
+        lines.append(f"Qui peut candidater : {call.eligibility}")
+    if call.max_budget_eur:
+        lines.append(f"Budget maximal : {fr_amount(call.max_budget_eur)}.")
+    if call.description:
+        lines.append(call.description)
+    if call.link:
+        lines.append(f"Page de l'appel : {call.link}")
+    return "\n".join(lines)
+
+
 class _FundingAction(DatabaseAction):
     needs_catalogue = False
 
@@ -57,12 +78,31 @@ class _FundingAction(DatabaseAction):
         super().__init__(repository_factory)
         self.clock: Clock = clock or date.today
 
+    async def named_call(self, ctx: Context) -> bool:
+        """Answer about the call(s) the message names (by year, funder, kind); False if none."""
+        text = str((ctx.tracker.latest_message or {}).get("text") or "")[:500]
+        calls = await ctx.repo.list_calls()
+        today = self.clock()
+        call = best_call(text, calls)
+        if call is not None:
+            ctx.say(call_details(call, today), [button("Un appel est-il ouvert ?", "ask_open_calls")])
+            return True
+        same_year = calls_of_year(text, calls)
+        if same_year:
+            lines = [f"Ma base recense {plural(len(same_year), 'appel', 'appels')} pour cette année-là :"]
+            lines += [call_line(c, today) for c in same_year[:PAGE_SIZE]]
+            ctx.say("\n".join(lines))
+            return True
+        return False
+
 
 class ActionOpenCalls(_FundingAction):
     def name(self) -> str:
         return "action_open_calls"
 
     async def answer(self, ctx: Context) -> Events:
+        if await self.named_call(ctx):
+            return []
         today = self.clock()
         open_calls = await ctx.repo.open_calls(today)
         urbact_open = [c for c in open_calls if c.kind == "urbact"]
@@ -106,8 +146,13 @@ class ActionLastCall(_FundingAction):
         return "action_last_call"
 
     async def answer(self, ctx: Context) -> Events:
+        if await self.named_call(ctx):
+            return []
         today = self.clock()
-        last = await ctx.repo.last_closed_calls(today, kind="urbact", limit=1)
+        last = await ctx.repo.last_closed_calls(today, kind="urbact", limit=10)
+        programme = programme_in(str((ctx.tracker.latest_message or {}).get("text") or ""))
+        if programme:  # "le dernier appel d'URBACT III"
+            last = [c for c in last if c.name.startswith(programme + " ")] or last
         open_now = await ctx.repo.open_calls(today, kind="urbact")
         lines: list[str] = []
         if last and last[0].closes_on:

@@ -283,6 +283,8 @@ async def show_search(ctx: Context, filters: dict[str, Any], offset: int = 0) ->
     else:
         header = f"Suite des {description} ({offset + 1}-{offset + len(shown)} sur {len(results)}) :"
     lines = [header, *(network_line(n) for n in shown)]
+    if "country" in filters:  # "des villes polonaises ?": say which cities
+        lines[1:] = [await _with_cities_of(ctx, n.slug, line, filters["country"]) for n, line in zip(shown, lines[1:])]
     more = remaining_line(remaining)
     if more:
         lines.append(more)
@@ -294,6 +296,12 @@ async def show_search(ctx: Context, filters: dict[str, Any], offset: int = 0) ->
         buttons.append(more_button(next_offset))
     ctx.say("\n".join(lines), buttons)
     return query_events(ctx, query, network=single, **entity_slots)
+
+
+async def _with_cities_of(ctx: Context, slug: str, line: str, country: str) -> str:
+    detail = await ctx.repo.get_network(slug)
+    names = [m.city.name for m in detail.members if m.city.country_code == country] if detail else []
+    return f"{line} – avec {fr_join(names)}" if names else line
 
 
 def _partner_summary(n: NetworkDetail) -> str:
@@ -459,29 +467,63 @@ async def show_city(ctx: Context, slug: str, offset: int = 0) -> Events:
 # ----------------------------------------------------------------------------- target network
 
 
+_ORDINALS = (
+    (re.compile(r"\b(premier|premiere|1er|1ere|1re)\b"), 0),
+    (re.compile(r"\b(deuxieme|second|seconde|2e|2eme|2nd|2nde)\b"), 1),
+    (re.compile(r"\b(troisieme|3e|3eme)\b"), 2),
+    (re.compile(r"\b(quatrieme|4e|4eme)\b"), 3),
+    (re.compile(r"\b(cinquieme|5e|5eme)\b"), 4),
+    (re.compile(r"\b(dernier|derniere)\b"), -1),
+)
+
+
+def ordinal_in(text: Any) -> Optional[int]:
+    """Position pointed at in the last list ("le deuxième", "du premier", "le dernier")."""
+    if not isinstance(text, str):
+        return None
+    folded = fold(text[:300])
+    for pattern, index in _ORDINALS:
+        if pattern.search(folded):
+            return index
+    return None
+
+
+async def _last_list(ctx: Context, last: Optional[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(slug, name) of the networks the last answer listed, in the order shown."""
+    if not last:
+        return []
+    if last["a"] == "city":
+        city = await ctx.repo.get_city(last["c"])
+        return [(m.network.slug, m.network.name) for m in city.memberships] if city else []
+    if last["a"] == "search":
+        return [(n.slug, n.name) for n in await ctx.repo.search_networks(NetworkQuery(**last["f"]))]
+    return []
+
+
 async def network_from_context(ctx: Context, intent: str) -> tuple[Optional[str], Optional[str], bool]:
     """(network slug, city to exclude, asked) when the message names no network.
 
-    Uses the last query (a network, a city in a single network, a one-result search), then
-    the validated `network` slot; otherwise asks which network, with buttons.
+    Uses the last query (a network, a city in a single network, a one-result search, or
+    the n-th network of the last list: "le deuxième", "du premier"), then the validated
+    `network` slot; otherwise asks which network, with buttons.
     """
     assert ctx.norm is not None
     last = read_last_query(ctx)
-    choices: list[str] = []
-    if last:
-        if last["a"] in ("details", "lead", "partners"):
-            return last["n"], last.get("x"), False
-        if last["a"] == "city":
-            city = await ctx.repo.get_city(last["c"])
-            if city and len(city.memberships) == 1:
-                return city.memberships[0].network.slug, city.slug, False
-            if city:
-                choices = [m.network.name for m in city.memberships]
-        if last["a"] == "search":
-            results = await ctx.repo.search_networks(NetworkQuery(**last["f"]))
-            if len(results) == 1:
-                return results[0].slug, None, False
-            choices = [n.name for n in results]
+    listed = await _last_list(ctx, last)
+    position = ordinal_in((ctx.tracker.latest_message or {}).get("text"))
+    if listed and position is not None:
+        start = int(last.get("o", 0)) if last and position >= 0 else 0
+        index = start + position if position >= 0 else len(listed) - 1
+        if 0 <= index < len(listed):
+            exclude = last["c"] if last and last["a"] == "city" else None
+            return listed[index][0], exclude, False
+    if last and last["a"] in ("details", "lead", "partners"):
+        return last["n"], last.get("x"), False
+    if last and last["a"] == "city" and len(listed) == 1:
+        return listed[0][0], last["c"], False
+    if last and last["a"] == "search" and len(listed) == 1:
+        return listed[0][0], None, False
+    choices = [name for _, name in listed]
     slot = ctx.norm.resolve("network", ctx.slot("network")) if ctx.slot("network") else None
     if slot and slot.found and not choices:
         return slot.value, None, False
@@ -496,6 +538,9 @@ async def network_from_context(ctx: Context, intent: str) -> tuple[Optional[str]
 
 
 async def resolve_network_or_ask(ctx: Context, intent: str) -> tuple[Optional[str], Optional[str]]:
+    if not ctx.has_entity("network") and ordinal_in((ctx.tracker.latest_message or {}).get("text")) is not None:
+        slug, exclude, _asked = await network_from_context(ctx, intent)
+        return slug, exclude
     found = read_entity(ctx, "network")
     if found is not None:
         res = found[1]
@@ -554,6 +599,9 @@ class ActionNetworkPartners(DatabaseAction):
         return "action_network_partners"
 
     async def answer(self, ctx: Context) -> Events:
+        country = read_entity(ctx, "country") if not ctx.has_entity("network") else None
+        if country and country[1].found and read_last_query(ctx) is None:  # "des villes belges ?"
+            return await show_search(ctx, {"country": country[1].value})
         slug, exclude = await resolve_network_or_ask(ctx, "ask_network_partners")
         return await show_partners(ctx, slug, 0, exclude) if slug else [SlotSet("network", None)]
 
@@ -563,6 +611,9 @@ class ActionCityNetworks(DatabaseAction):
         return "action_city_networks"
 
     async def answer(self, ctx: Context) -> Events:
+        country = read_entity(ctx, "country") if not ctx.has_entity("city") else None
+        if country and country[1].found:  # "quelles villes polonaises ?"
+            return await show_search(ctx, {"country": country[1].value})
         found = read_entity(ctx, "city")
         res = found[1] if found else None
         if found and res and res.found and found[0] == "country":

@@ -88,3 +88,31 @@ async def test_funding_actions_survive_a_database_outage(action, caplog):  # typ
     result = await run_action(action(failing_factory(RepositoryTimeout("open_calls: no answer within 2 s"))), "x")
     assert [m["text"] for m in result.messages] == [DB_UNAVAILABLE_TEXT]
     assert "knowledge base unavailable" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("appel 2023 reseaux de planification d'action: c'etait quelles dates ?", "31 mars 2023"),
+        ("l'appel FAMI 2022 fermait quand ?", "FAMI"),
+        ("interreg europe, l'appel lancé en mars 2024 clôturait quand ?", "Interreg Europe"),
+        ("initiative urbaine europeenne 4e appel, c'est pour quelles villes ?", "4e appel"),
+    ],
+)
+async def test_a_call_named_by_year_funder_or_rank(repo, text, expected):  # type: ignore[no-untyped-def]
+    for action, intent in ((ActionLastCall, "ask_last_call"), (ActionOpenCalls, "ask_open_calls")):
+        result = await run_action(action(repo.factory(), clock=fixed_clock(TODAY)), intent, text=text)
+        assert expected in result.text
+        assert "Aucun appel URBACT n'est ouvert" not in result.text
+
+
+async def test_calls_of_a_year_are_listed_when_no_single_one_is_named(repo):  # type: ignore[no-untyped-def]
+    result = await run_action(ActionOpenCalls(repo.factory(), clock=fixed_clock(TODAY)), "ask_open_calls",
+                              text="et les appels de 2022 ?")
+    assert "pour cette année-là" in result.text and result.text.count("• ") >= 2
+
+
+async def test_last_call_of_a_programme(repo):  # type: ignore[no-untyped-def]
+    result = await run_action(ActionLastCall(repo.factory(), clock=fixed_clock(TODAY)), "ask_last_call",
+                              text="le dernier appel d'urbact iii c'etait quand ?")
+    assert "URBACT III" in result.text and "URBACT IV –" not in result.text.split("\n")[0]

@@ -281,3 +281,29 @@ async def test_unexpected_error_is_contained(repo, monkeypatch):  # type: ignore
     result = await run_action(ActionSearchNetworks(repo.factory()), "search_networks", [("theme", "jeunesse")])
     assert "Je n'arrive pas à répondre" in result.text
     assert result.events == []
+
+
+async def test_the_nth_network_of_the_last_list(repo):  # type: ignore[no-untyped-def]
+    city = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "Mouans-Sartoux")])
+    listed = re.findall(r"^• ([^(]+?) \(", city.text, re.M)
+    second = await run_action(ActionNetworkDetails(repo.factory()), "ask_network_details", [], city.slots,
+                              text="le deuxieme il parle de quoi ?")
+    assert second.text.startswith(f"{listed[1]} :")
+    lead = await run_action(ActionNetworkLead(repo.factory()), "ask_network_lead", [], city.slots,
+                            text="qui est chef de file du premier ?")
+    assert lead.text.startswith(f"Le chef de file {'de ' if listed[0][0] not in 'AEIOUÉ' else 'd’'}") or listed[0] in lead.text
+    assert "premier" not in lead.text
+
+
+async def test_an_ordinal_without_a_list_asks_which_network(repo):  # type: ignore[no-untyped-def]
+    result = await run_action(ActionNetworkLead(repo.factory()), "ask_network_lead", [], {},
+                              text="qui est chef de file du premier ?")
+    assert "De quel réseau parlez-vous ?" in result.text and "premier" not in result.text
+
+
+async def test_cities_of_a_country_are_named(repo):  # type: ignore[no-untyped-def]
+    result = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("country", "polonaises")])
+    assert "Pologne" in result.text and "– avec " in result.text
+    assert any(name in result.text for name in ("Poznań", "Gdańsk", "Katowice", "Lublin", "Białystok"))
+    partners = await run_action(ActionNetworkPartners(repo.factory()), "ask_network_partners", [("country", "belges")])
+    assert "Belgique" in partners.text and "– avec " in partners.text
