@@ -19,13 +19,14 @@ PY_ACTIONS := .venv-actions/bin/python
 KB_FILES := $(wildcard data/kb/*.csv)
 
 .PHONY: help install data model run shell test validate test-nlu test-stories test-python \
-        test-unit test-integration test-e2e bench nlu-report purge-handoffs clean
+        test-unit test-integration test-e2e eval test-eval bench nlu-report purge-handoffs clean
 
 help:
 	@echo "make run    start the assistant (REST on 127.0.0.1:$(RASA_PORT))"
 	@echo "make shell  talk to it in the terminal (rasa shell)"
 	@echo "make test   run every test"
 	@echo "make bench  measure latency, throughput, memory, training (results/bench.json)"
+	@echo "make eval   blind evaluation: answer rate on conversations written by strangers (results/eval)"
 	@echo "make nlu-report [CV=1]  NLU quality report (docs/nlu-quality.md)"
 	@echo "make purge-handoffs [ARGS=...]  delete old handled hand-off requests (docs/handoff.md)"
 
@@ -77,6 +78,10 @@ test-e2e: model
 
 test: validate test-unit test-integration test-nlu test-stories test-e2e
 	@echo "All tests passed."
+
+# Blind evaluation (tests/blind, bot/ops/blind_eval.py): answers scored by what they say.
+eval: model
+	$(PY_RASA) -m bot.ops.blind_eval
 
 bench: model
 	$(PY_RASA) -m bot.ops.bench
