@@ -377,11 +377,13 @@ async def show_lead(ctx: Context, slug: str) -> Events:
 
 
 async def show_partners(
-    ctx: Context, slug: str, offset: int = 0, exclude: Optional[str] = None
+    ctx: Context, slug: str, offset: int = 0, exclude: Optional[str] = None, country: Optional[str] = None
 ) -> Events:
     n = await _network(ctx, slug)
     if n is None:
         return []
+    if country is not None:  # "qui d'autre en France ?" after a network
+        return _partners_in(ctx, n, country, exclude)
     members = [m for m in n.members if m.city.slug != exclude]
     excluded = next((m.city for m in n.members if m.city.slug == exclude), None)
     query: dict[str, Any] = {"a": "partners", "n": n.slug, "o": 0}
@@ -421,6 +423,19 @@ async def show_partners(
     buttons.append(button(f"Présentation {de(n.name)}", "ask_network_details", network=n.name))
     ctx.say("\n".join(lines), buttons)
     return query_events(ctx, query, network=n.name)
+
+
+def _partners_in(ctx: Context, n: NetworkDetail, country: str, exclude: Optional[str]) -> Events:
+    assert ctx.norm is not None
+    where = ctx.norm.label("country", country) or country
+    members = [m for m in n.members if m.city.country_code == country and m.city.slug != exclude]
+    if members:
+        names = [m.city.name + (" (chef de file)" if m.role == "lead" else "") for m in members]
+        text = f"Dans {n.name}, ma base compte {plural(len(members), 'partenaire')} en {where} : {fr_join(names)}."
+    else:
+        text = f"Ma base ne compte aucun partenaire {de(n.name)} en {where} (elle n'est pas exhaustive)."
+    ctx.say(text, [button("Voir tous les partenaires", "ask_network_partners", network=n.name)])
+    return query_events(ctx, {"a": "partners", "n": n.slug, "o": 0}, network=n.name)
 
 
 async def show_city(ctx: Context, slug: str, offset: int = 0) -> Events:
@@ -679,6 +694,8 @@ class ActionInform(DatabaseAction):
             )
             return []
 
+        if last and last["a"] in ("details", "lead", "partners") and set(filters) == {"country"}:
+            return await show_partners(ctx, last["n"], 0, last.get("x"), country=filters["country"])
         if last and last["a"] == "search":
             merged = {**last.get("f", {}), **filters}
             return await show_search(ctx, merged)

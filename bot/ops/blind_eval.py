@@ -146,6 +146,13 @@ def nlu_views(model: Path, texts: Sequence[str]) -> Dict[str, Dict[str, Any]]:
 
     from rasa.core.agent import Agent
 
+    import logging
+
+    import structlog
+
+    logging.getLogger("rasa").setLevel(logging.WARNING)
+    # Rasa's structured log would print every parsed message at debug level.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     agent = Agent.load(str(model))
 
     async def parse_all() -> Dict[str, Dict[str, Any]]:
@@ -193,6 +200,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--sets", nargs="*", default=list(SETS), choices=list(SETS))
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--min-rate", type=float, default=None,
+        help="fail (exit 1) when a set's answer rate is below this (make test-eval)",
+    )
     args = parser.parse_args(argv)
 
     model = args.model or current_model()
@@ -216,6 +227,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             f"{s['followups']['passed']}/{s['followups']['turns']}"
         )
     print(f"details: {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+    if args.min_rate is not None:
+        low = [name for name in sets if summary[name]["answer_rate"] < args.min_rate]
+        if low:
+            print(f"FAILED: answer rate below {args.min_rate:.0%} for {', '.join(low)}", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -307,3 +307,10 @@ async def test_cities_of_a_country_are_named(repo):  # type: ignore[no-untyped-d
     assert any(name in result.text for name in ("Poznań", "Gdańsk", "Katowice", "Lublin", "Białystok"))
     partners = await run_action(ActionNetworkPartners(repo.factory()), "ask_network_partners", [("country", "belges")])
     assert "Belgique" in partners.text and "– avec " in partners.text
+
+
+async def test_who_else_in_a_country_after_a_network(repo):  # type: ignore[no-untyped-def]
+    first = await run_action(ActionNetworkDetails(repo.factory()), "ask_network_details", [("network", "BioCanteens")])
+    result = await run_action(ActionInform(repo.factory()), "inform", [("country", "France")], first.slots,
+                              text="qui d'autre en france ?")
+    assert result.text.startswith("Dans BioCanteens, ma base compte") and "Mouans-Sartoux (chef de file)" in result.text
