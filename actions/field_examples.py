@@ -3,7 +3,8 @@
 `action_field_example` reads the `city` entity of the latest user message (or, when DIET
 found none, looks for a known city name in the message text, tolerating typos) and utters
 `utter_example_<key>`. With no city, it shows `utter_example_menu`; with a city the brochure
-does not cover, it says so first, then shows the menu.
+does not cover, it says so and hands over to `action_city_networks`, which lists the
+networks of that city in the knowledge base.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any, Dict, Final, List, Optional, Text
 
 from rapidfuzz import fuzz
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -91,14 +93,10 @@ def resolve_city(value: Any) -> Optional[str]:
     return find_city_in_text(normalised, in_free_text=False)
 
 
-def unknown_city_text(names: List[str]) -> str:
+def unknown_city_text(names: List[str], networks_follow: bool = False) -> str:
     """Honest message for cities the brochure says nothing about."""
-    joined = ", ".join(names)
-    return (
-        f"Le guide URBACT ne présente pas de retour d'expérience pour {joined}. "
-        f"Pour savoir à quels réseaux cette collectivité participe, demandez-moi par exemple "
-        f"« dans quels réseaux est {names[0]} ? »."
-    )
+    text = f"Le guide URBACT ne présente pas de retour d'expérience pour {', '.join(names)}."
+    return text + (" Voici ce que ma base sait de ses réseaux :" if networks_follow else "")
 
 
 class ActionFieldExample(Action):
@@ -133,6 +131,10 @@ class ActionFieldExample(Action):
             if key is not None:
                 keys.append(key)
 
+        if unknown and not keys:
+            # "Grenoble a-t-elle fait un réseau ?": the networks of the knowledge base answer it.
+            dispatcher.utter_message(text=unknown_city_text(unknown, networks_follow=True))
+            return [FollowupAction("action_city_networks")]
         if unknown:
             dispatcher.utter_message(text=unknown_city_text(unknown))
         for key in keys:

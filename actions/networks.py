@@ -605,8 +605,36 @@ class ActionNetworkLead(DatabaseAction):
         return "action_network_lead"
 
     async def answer(self, ctx: Context) -> Events:
+        led = await self._led_by_last_city(ctx)
+        if led is not None:
+            return led
         slug, _ = await resolve_network_or_ask(ctx, "ask_network_lead")
         return await show_lead(ctx, slug) if slug else [SlotSet("network", None)]
+
+    @staticmethod
+    async def _led_by_last_city(ctx: Context) -> Optional[Events]:
+        """"Lequel elle pilote ?" after the networks of a city: the ones it leads."""
+        if ctx.has_entity("network") or ordinal_in((ctx.tracker.latest_message or {}).get("text")) is not None:
+            return None
+        last = read_last_query(ctx)
+        if not last or last["a"] != "city":
+            return None
+        city = await ctx.repo.get_city(last["c"])
+        if city is None or len(city.memberships) < 2:
+            return None
+        led = [m.network for m in city.memberships if m.role == "lead"]
+        if not led:
+            ctx.say(
+                f"D'après ma base, {city.name} n'est chef de file d'aucun de ses réseaux. "
+                "De quel réseau voulez-vous connaître le chef de file ?",
+                [button(m.network.name, "ask_network_lead", network=m.network.name) for m in city.memberships[:PAGE_SIZE]],
+            )
+            return []
+        ctx.say(
+            f"{city.name} est chef de file de {fr_join([n.name for n in led])}.",
+            [button(f"En savoir plus : {led[0].name}", "ask_network_details", network=led[0].name)],
+        )
+        return query_events(ctx, {"a": "lead", "n": led[0].slug, "o": 0}, network=led[0].name)
 
 
 class ActionNetworkPartners(DatabaseAction):

@@ -314,3 +314,10 @@ async def test_who_else_in_a_country_after_a_network(repo):  # type: ignore[no-u
     result = await run_action(ActionInform(repo.factory()), "inform", [("country", "France")], first.slots,
                               text="qui d'autre en france ?")
     assert result.text.startswith("Dans BioCanteens, ma base compte") and "Mouans-Sartoux (chef de file)" in result.text
+
+
+async def test_which_network_the_last_city_leads(repo):  # type: ignore[no-untyped-def]
+    city = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "Mouans-Sartoux")])
+    result = await run_action(ActionNetworkLead(repo.factory()), "ask_network_lead", [], city.slots,
+                              text="lequel elle pilote ?")
+    assert result.text.startswith("Mouans-Sartoux est chef de file de") and "BioCanteens" in result.text
