@@ -11,7 +11,10 @@ Same conventions as actions/db/repositories.py:
 Delivery to Slack is an outbox (see actions/handoff/outbox.py). `claim` is atomic: an
 UPDATE guarded by the attempt counter read just before, so two deliverers (the action
 server's loop and `python -m bot.ops.deliver_handoffs`, or two workers) never both get
-the same request.
+the same request. The two writes that close an attempt, `mark_delivered` and `release`, are
+fenced by the same counter: they apply only while the row is still "sending" under that
+attempt, so an attempt whose lease expired and was claimed again cannot overwrite the newer
+attempt's state (they return False, and change nothing).
 """
 
 from __future__ import annotations
@@ -138,11 +141,13 @@ class HandoffRepository(Protocol):
 
     async def claim(self, request_id: int, now: datetime, lease_seconds: float) -> Optional[Claim]: ...
 
-    async def mark_delivered(self, request_id: int, slack_ts: str, now: datetime) -> None: ...
+    async def mark_delivered(
+        self, request_id: int, slack_ts: str, now: datetime, *, attempt: int
+    ) -> bool: ...
 
     async def release(
-        self, request_id: int, error: str, retry_at: datetime, maybe_posted: bool
-    ) -> None: ...
+        self, request_id: int, error: str, retry_at: datetime, maybe_posted: bool, *, attempt: int
+    ) -> bool: ...
 
     async def list_open(self, limit: int = 20) -> list[HandoffRecord]: ...
 
@@ -318,11 +323,23 @@ class SqlHandoffRepository:
 
         return await self._run("claim_handoff", run())
 
-    async def mark_delivered(self, request_id: int, slack_ts: str, now: datetime) -> None:
-        async def run() -> None:
-            await self._session.execute(
+    def _held(self, request_id: int, attempt: int) -> Any:
+        """The fence: the row is still "sending" under this attempt (no later claim took it)."""
+        return and_(
+            HandoffRequest.id == request_id,
+            HandoffRequest.delivery_status == "sending",
+            HandoffRequest.delivery_attempts == attempt,
+        )
+
+    async def mark_delivered(
+        self, request_id: int, slack_ts: str, now: datetime, *, attempt: int
+    ) -> bool:
+        """Delivered, if the attempt still holds the request; False when it was superseded."""
+
+        async def run() -> bool:
+            result = await self._session.execute(
                 update(HandoffRequest)
-                .where(HandoffRequest.id == request_id)
+                .where(self._held(request_id, attempt))
                 .values(
                     delivery_status="delivered",
                     slack_ts=slack_ts[:32] or None,
@@ -335,19 +352,19 @@ class SqlHandoffRepository:
                 .execution_options(synchronize_session=False)
             )
             await self._session.commit()
+            return bool(result.rowcount == 1)
 
-        await self._run("mark_handoff_delivered", run())
+        return await self._run("mark_handoff_delivered", run())
 
     async def release(
-        self, request_id: int, error: str, retry_at: datetime, maybe_posted: bool
-    ) -> None:
-        async def run() -> None:
-            await self._session.execute(
+        self, request_id: int, error: str, retry_at: datetime, maybe_posted: bool, *, attempt: int
+    ) -> bool:
+        """Back to pending for a later attempt, if this attempt still holds the request."""
+
+        async def run() -> bool:
+            result = await self._session.execute(
                 update(HandoffRequest)
-                .where(
-                    HandoffRequest.id == request_id,
-                    HandoffRequest.delivery_status == "sending",
-                )
+                .where(self._held(request_id, attempt))
                 .values(
                     delivery_status="pending",
                     lease_until=None,
@@ -358,8 +375,9 @@ class SqlHandoffRepository:
                 .execution_options(synchronize_session=False)
             )
             await self._session.commit()
+            return bool(result.rowcount == 1)
 
-        await self._run("release_handoff", run())
+        return await self._run("release_handoff", run())
 
     def _open(self):  # type: ignore[no-untyped-def]
         return HandoffRequest.handled_at.is_(None)
@@ -535,9 +553,19 @@ class InMemoryHandoffRepository:
         self._store.rows[request_id] = claimed
         return Claim(claimed, earlier_attempt_uncertain=current.maybe_posted)
 
-    async def mark_delivered(self, request_id: int, slack_ts: str, now: datetime) -> None:
+    def _held(self, request_id: int, attempt: int) -> Optional[HandoffRecord]:
+        current = self._store.rows.get(request_id)
+        if current is None or current.delivery_status != "sending" or current.delivery_attempts != attempt:
+            return None
+        return current
+
+    async def mark_delivered(
+        self, request_id: int, slack_ts: str, now: datetime, *, attempt: int
+    ) -> bool:
         self._check("mark_handoff_delivered")
-        current = self._store.rows[request_id]
+        current = self._held(request_id, attempt)
+        if current is None:
+            return False
         self._store.rows[request_id] = replace(
             current,
             delivery_status="delivered",
@@ -548,14 +576,15 @@ class InMemoryHandoffRepository:
             maybe_posted=False,
             last_error=None,
         )
+        return True
 
     async def release(
-        self, request_id: int, error: str, retry_at: datetime, maybe_posted: bool
-    ) -> None:
+        self, request_id: int, error: str, retry_at: datetime, maybe_posted: bool, *, attempt: int
+    ) -> bool:
         self._check("release_handoff")
-        current = self._store.rows[request_id]
-        if current.delivery_status != "sending":
-            return
+        current = self._held(request_id, attempt)
+        if current is None:
+            return False
         self._store.rows[request_id] = replace(
             current,
             delivery_status="pending",
@@ -564,6 +593,7 @@ class InMemoryHandoffRepository:
             maybe_posted=maybe_posted,
             last_error=error[:MAX_ERROR_CHARS],
         )
+        return True
 
     async def list_open(self, limit: int = 20) -> list[HandoffRecord]:
         self._check("list_open_handoffs")

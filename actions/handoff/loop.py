@@ -8,7 +8,9 @@ by the action server) and, as a safety net, on the first hand-off action call.
 Set HANDOFF_DELIVERY_LOOP=off to rely on `python -m bot.ops.deliver_handoffs` only.
 
 Without SLACK_TOKEN or SLACK_STAFF_CHANNEL there is nothing to deliver to: requests stay
-stored as pending, and the loop is not started (said once in the log).
+stored as pending, and the loop is not started (said once in the log). When Slack refuses
+for good (invalid_auth, channel_not_found...: see outbox.py), the loop stops and delivery
+stays suspended until the action server restarts with a fixed configuration (ERROR log).
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ def loop_enabled() -> bool:
 def outbox_from_env() -> Outbox:
     config = SlackConfig.from_env()
     poster = AiohttpSlackPoster(config) if config else None
-    return Outbox(default_handoff_repository_factory, poster, RetryPolicy.from_env())
+    policy = RetryPolicy.from_env(config.timeout) if config else RetryPolicy.from_env()
+    return Outbox(default_handoff_repository_factory, poster, policy)
 
 
 class DeliveryLoop:
@@ -53,6 +56,7 @@ class DeliveryLoop:
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._wake: Optional[asyncio.Event] = None
         self._warned = False
+        self.suspended: Optional[str] = None  # Slack's permanent refusal, once seen
 
     @property
     def outbox(self) -> Outbox:
@@ -69,6 +73,9 @@ class DeliveryLoop:
         loop = asyncio.get_running_loop()
         if self.running and self._loop is loop:
             return True
+        if self.suspended is not None:
+            logger.error("hand-off delivery suspended (Slack refused: %s); requests stay stored", self.suspended)
+            return False
         if self.outbox.poster is None:
             if not self._warned:
                 logger.warning(
@@ -101,6 +108,15 @@ class DeliveryLoop:
         while True:
             try:
                 report = await self.outbox.deliver_due()
+                if report.blocked is not None:
+                    self.suspended = report.blocked
+                    logger.error(
+                        "hand-off delivery loop stopped: Slack refuses for good (%s); %d request(s) "
+                        "delivered this round, the others stay stored until the configuration is fixed",
+                        report.blocked,
+                        len(report.delivered),
+                    )
+                    return
                 if report.delivered or report.failed:
                     logger.info(
                         "hand-off delivery: %d delivered, %d still pending",

@@ -12,6 +12,18 @@ A request is never deleted by delivery: while Slack is down it stays pending ("n
 lost"), and it is posted once ("never twice") except in one case Slack gives us no way to
 rule out: the history check itself impossible (missing scope), where we post anyway.
 
+"Never twice" rests on three rules:
+- the lease outlives the attempt: it is derived from the Slack deadlines (history check +
+  post, `RetryPolicy.lease_seconds`), and the attempt is cut at `attempt_budget_seconds`,
+  shorter than the lease, so no second deliverer can claim a request whose post is still
+  in flight;
+- the writes that close an attempt (`mark_delivered`, `release`) are fenced with the
+  attempt number: a late attempt cannot overwrite a newer one;
+- the history check reads every page of the channel history (Slack's cursor).
+A refusal that retrying cannot fix (invalid_auth, channel_not_found...) suspends delivery:
+the request goes back to pending, the round stops, and the outcome BLOCKED is reported
+(ERROR log line; `bot.ops.deliver_handoffs` exits with 3), instead of retrying for ever.
+
 Environment (all optional):
     HANDOFF_RETRY_BASE_SECONDS   first retry delay, doubled each attempt (default 30)
     HANDOFF_RETRY_MAX_SECONDS    longest delay between attempts (default 900)
@@ -19,6 +31,7 @@ Environment (all optional):
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from dataclasses import dataclass, field
@@ -33,7 +46,7 @@ from actions.handoff.message import (
     notification_metadata,
     notification_text,
 )
-from actions.handoff.slack_api import SlackDeliveryError, SlackPoster
+from actions.handoff.slack_api import DEFAULT_TIMEOUT_SECONDS, SlackDeliveryError, SlackPoster
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +55,10 @@ FAILED: Final[str] = "failed"
 NOT_CLAIMED: Final[str] = "not_claimed"  # delivered already, not due yet, or being sent
 NO_SLACK: Final[str] = "no_slack"  # SLACK_TOKEN / SLACK_STAFF_CHANNEL not configured
 DB_ERROR: Final[str] = "db_error"
+BLOCKED: Final[str] = "blocked"  # Slack refuses for good: configuration to fix
+SUPERSEDED: Final[str] = "superseded"  # a later attempt holds the request now
 HISTORY_MARGIN_SECONDS: Final[float] = 120.0
+ATTEMPT_CALLS: Final[int] = 2  # one attempt: the history check, then the post
 
 
 def utcnow() -> datetime:
@@ -61,14 +77,27 @@ def _env_float(name: str, default: float, low: float, high: float) -> float:
 class RetryPolicy:
     base_seconds: float = 30.0
     max_seconds: float = 900.0
-    # Must exceed the longest delivery attempt (history check + post, each with its
-    # own deadline), so that a lease never expires while its holder is still sending.
-    lease_seconds: float = 120.0
+    # Deadline of one Slack call (the post, or the whole paginated history check).
+    slack_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    # What the lease keeps beyond the attempt budget: the database write that closes the
+    # attempt (DB_TIMEOUT_SECONDS) and clock differences between deliverers.
+    margin_seconds: float = 30.0
+
+    @property
+    def attempt_budget_seconds(self) -> float:
+        """The longest a delivery attempt may take (it is cut there)."""
+        return ATTEMPT_CALLS * self.slack_timeout_seconds + self.margin_seconds / 3
+
+    @property
+    def lease_seconds(self) -> float:
+        """The claim lease, derived from the deadlines: always longer than an attempt."""
+        return ATTEMPT_CALLS * self.slack_timeout_seconds + self.margin_seconds
 
     @classmethod
-    def from_env(cls) -> "RetryPolicy":
+    def from_env(cls, slack_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS) -> "RetryPolicy":
         base = _env_float("HANDOFF_RETRY_BASE_SECONDS", 30.0, 0.1, 3600.0)
-        return cls(base, max(base, _env_float("HANDOFF_RETRY_MAX_SECONDS", 900.0, 0.1, 86400.0)))
+        longest = max(base, _env_float("HANDOFF_RETRY_MAX_SECONDS", 900.0, 0.1, 86400.0))
+        return cls(base, longest, slack_timeout_seconds)
 
     def delay(self, attempts: int) -> float:
         return min(self.max_seconds, self.base_seconds * (2 ** max(0, attempts - 1)))
@@ -93,6 +122,7 @@ class DeliveryReport:
     failed: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
     db_error: bool = False
+    blocked: Optional[str] = None  # Slack's permanent refusal, when delivery is suspended
 
 
 class Outbox:
@@ -107,6 +137,7 @@ class Outbox:
         self.poster = poster
         self.policy = policy
         self.clock = clock
+        self.blocked: Optional[str] = None  # the last permanent refusal, for the report
 
     async def deliver(self, request_id: int) -> str:
         """One delivery attempt of one request; returns what happened (constants above)."""
@@ -122,46 +153,89 @@ class Outbox:
         if claim is None:
             return NOT_CLAIMED
         record = claim.record
+        attempt = record.delivery_attempts
         uncertain = claim.earlier_attempt_uncertain
         try:
-            slack_ts: Optional[str] = None
-            if uncertain:
-                slack_ts = await self._find_earlier_post(record)
-                if slack_ts is None:
-                    uncertain = False  # looked: the earlier attempt did not arrive
-            if slack_ts is None:
-                view = view_of(record)
-                slack_ts = await self.poster.post(
-                    notification_text(view), notification_blocks(view), notification_metadata(view)
-                )
-        except SlackDeliveryError as error:
-            retry_at = self.clock() + timedelta(seconds=self.policy.delay(record.delivery_attempts))
-            logger.warning(
-                "hand-off %s: delivery attempt %d failed (%s); next attempt at %s",
-                record.id,
-                record.delivery_attempts,
-                error,
-                retry_at.isoformat(timespec="seconds"),
+            slack_ts, uncertain = await asyncio.wait_for(
+                self._send(record, uncertain), timeout=self.policy.attempt_budget_seconds
             )
-            try:
-                async with self.repositories() as repo:
-                    await repo.release(
-                        record.id, str(error), retry_at, maybe_posted=uncertain or error.ambiguous
-                    )
-            except RepositoryError as db_error:
-                # The lease will expire and the request will be retried (history check first).
-                logger.error("hand-off %s: cannot record the failure: %s", record.id, db_error)
-            return FAILED
+        except asyncio.TimeoutError:
+            error = SlackDeliveryError("attempt cut at its budget (lease safety)", ambiguous=True)
+            return await self._failed(record, attempt, error, uncertain=True)
+        except SlackDeliveryError as error:
+            return await self._failed(record, attempt, error, uncertain)
         try:
             async with self.repositories() as repo:
-                await repo.mark_delivered(record.id, slack_ts or "", self.clock())
+                recorded = await repo.mark_delivered(
+                    record.id, slack_ts or "", self.clock(), attempt=attempt
+                )
         except RepositoryError as error:
             # Posted but not recorded: maybe_posted stays true, so the next attempt finds
             # the message in the channel history instead of posting it again.
             logger.error("hand-off %s: posted but not recorded as delivered: %s", record.id, error)
             return DB_ERROR
-        logger.info("hand-off %s delivered to Slack (attempt %d)", record.id, record.delivery_attempts)
+        if not recorded:
+            # Our lease ran out and a later attempt holds the request: it will find this
+            # message in the history (maybe_posted) rather than post it again.
+            logger.warning(
+                "hand-off %s: attempt %d posted but was superseded; left to the later attempt",
+                record.id,
+                attempt,
+            )
+            return SUPERSEDED
+        logger.info("hand-off %s delivered to Slack (attempt %d)", record.id, attempt)
         return DELIVERED
+
+    async def _send(self, record: HandoffRecord, uncertain: bool) -> tuple[Optional[str], bool]:
+        """History check when an earlier attempt may have arrived, then the post if needed."""
+        assert self.poster is not None
+        slack_ts: Optional[str] = None
+        if uncertain:
+            slack_ts = await self._find_earlier_post(record)
+            if slack_ts is None:
+                uncertain = False  # looked: the earlier attempt did not arrive
+        if slack_ts is None:
+            view = view_of(record)
+            slack_ts = await self.poster.post(
+                notification_text(view), notification_blocks(view), notification_metadata(view)
+            )
+        return slack_ts, uncertain
+
+    async def _failed(
+        self, record: HandoffRecord, attempt: int, error: SlackDeliveryError, uncertain: bool
+    ) -> str:
+        """Put the request back to pending (fenced) for a later attempt; say what happened."""
+        maybe_posted = uncertain or error.ambiguous
+        if error.permanent:
+            retry_at = self.clock() + timedelta(seconds=self.policy.max_seconds)
+            self.blocked = str(error)
+            logger.error(
+                "hand-off %s: Slack refuses for good (%s): delivery suspended, the request stays "
+                "stored; fix SLACK_TOKEN, SLACK_STAFF_CHANNEL or the app's scopes, then restart "
+                "the action server or run bot.ops.deliver_handoffs",
+                record.id,
+                error,
+            )
+        else:
+            retry_at = self.clock() + timedelta(seconds=self.policy.delay(attempt))
+            logger.warning(
+                "hand-off %s: delivery attempt %d failed (%s); next attempt at %s",
+                record.id,
+                attempt,
+                error,
+                retry_at.isoformat(timespec="seconds"),
+            )
+        try:
+            async with self.repositories() as repo:
+                released = await repo.release(
+                    record.id, str(error), retry_at, maybe_posted=maybe_posted, attempt=attempt
+                )
+            if not released:
+                logger.warning("hand-off %s: attempt %d superseded before release", record.id, attempt)
+        except RepositoryError as db_error:
+            # The lease will expire and the request will be retried (history check first).
+            logger.error("hand-off %s: cannot record the failure: %s", record.id, db_error)
+        return BLOCKED if error.permanent else FAILED
 
     async def _find_earlier_post(self, record: HandoffRecord) -> Optional[str]:
         assert self.poster is not None
@@ -193,6 +267,10 @@ class Outbox:
             return report
         for request_id in due:
             outcome = await self.deliver(request_id)
+            if outcome == BLOCKED:
+                report.failed.append(request_id)
+                report.blocked = self.blocked
+                break  # the same refusal awaits every other request: stop asking Slack
             if outcome == DELIVERED:
                 report.delivered.append(request_id)
             elif outcome == FAILED:

@@ -8,8 +8,15 @@ Environment:
     HANDOFF_SLACK_TIMEOUT_SECONDS  deadline of one call, retries included (default 8 s)
 
 A failure says whether the message may nevertheless have reached Slack ("ambiguous": a
-timeout or a connection cut after the request was sent, or an unexpected 5xx). Only
-unambiguous failures are retried inside a call; the outbox handles the rest.
+timeout or a connection cut after the request was sent, or an unexpected 5xx), and whether
+Slack refused for a reason that will not go away by retrying ("permanent": invalid_auth,
+channel_not_found...: the configuration must change). Only unambiguous failures are retried
+inside a call; the outbox handles the rest.
+
+The history check follows Slack's pagination cursor (200 messages a page) until the token
+is found, the history ends, or its single deadline (the same as one call's) runs out: one
+delivery attempt lasts at most two deadlines (history + post), from which the outbox derives
+its claim lease.
 """
 
 from __future__ import annotations
@@ -29,16 +36,28 @@ logger = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://slack.com/api/"
 DEFAULT_TIMEOUT_SECONDS = 8.0
 MAX_ATTEMPTS_PER_CALL = 3
+HISTORY_PAGE_SIZE = 200
+MAX_HISTORY_PAGES = 50  # 10,000 messages: far more than the staff channel gets in a retry window
 _RETRY_PAUSE_SECONDS = 0.5
+# Slack refusals that retrying cannot fix: the token, the app or the channel must change.
+PERMANENT_ERRORS = frozenset({
+    "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
+    "no_permission", "missing_scope", "channel_not_found", "not_in_channel", "is_archived",
+    "team_access_not_granted", "ekm_access_denied", "org_login_required", "restricted_action",
+})
 
 
 class SlackDeliveryError(Exception):
-    """ambiguous: the call may have taken effect; refused: Slack answered and said no."""
+    """ambiguous: the call may have taken effect; refused: Slack answered and said no;
+    permanent: a refusal that will not go away by retrying (configuration to fix)."""
 
-    def __init__(self, message: str, ambiguous: bool = False, refused: bool = False) -> None:
+    def __init__(
+        self, message: str, ambiguous: bool = False, refused: bool = False, permanent: bool = False
+    ) -> None:
         super().__init__(message)
         self.ambiguous = ambiguous
-        self.refused = refused
+        self.refused = refused or permanent
+        self.permanent = permanent
 
 
 @dataclass(frozen=True)
@@ -68,6 +87,7 @@ class SlackPoster(Protocol):
     """What the outbox needs from Slack (a fake in unit tests)."""
 
     channel: str
+    timeout: float  # deadline of one call (post, or the whole history check)
 
     async def post(self, text: str, blocks: List[Dict[str, Any]], metadata: Dict[str, Any]) -> str:
         """Posts to the staff channel; returns the message ts."""
@@ -82,9 +102,16 @@ class AiohttpSlackPoster:
     def __init__(self, config: SlackConfig) -> None:
         self.config = config
         self.channel = config.channel
+        self.timeout = config.timeout
 
-    async def _call(self, method: str, payload: Dict[str, Any], http_method: str = "POST") -> Dict[str, Any]:
-        deadline = time.monotonic() + self.config.timeout
+    async def _call(
+        self,
+        method: str,
+        payload: Dict[str, Any],
+        http_method: str = "POST",
+        deadline: Optional[float] = None,
+    ) -> Dict[str, Any]:
+        deadline = deadline if deadline is not None else time.monotonic() + self.config.timeout
         url = self.config.base_url + method
         headers = {"Authorization": f"Bearer {self.config.token}"}
         last_error = "no attempt"
@@ -115,7 +142,11 @@ class AiohttpSlackPoster:
                         raise SlackDeliveryError(f"{method}: unreadable answer", ambiguous=True) from error
                     if not isinstance(data, dict) or not data.get("ok"):
                         error_code = data.get("error") if isinstance(data, dict) else "?"
-                        raise SlackDeliveryError(f"{method}: Slack refused: {error_code}", refused=True)
+                        raise SlackDeliveryError(
+                            f"{method}: Slack refused: {error_code}",
+                            refused=True,
+                            permanent=error_code in PERMANENT_ERRORS,
+                        )
                     return data
                 if status not in (429, 503):
                     raise SlackDeliveryError(
@@ -148,18 +179,23 @@ class AiohttpSlackPoster:
         return str(data.get("ts") or "")
 
     async def find_posted(self, token: str, oldest: float) -> Optional[str]:
-        data = await self._call(
-            "conversations.history",
-            {
-                "channel": self.channel,
-                "oldest": f"{max(0.0, oldest):.6f}",
-                "include_all_metadata": "true",
-                "limit": "200",
-            },
-            http_method="GET",
-        )
-        for message in data.get("messages") or []:
-            payload = ((message or {}).get("metadata") or {}).get("event_payload") or {}
-            if payload.get("token") == token:
-                return str(message.get("ts") or "") or None
-        return None
+        """Every page of the history since `oldest`, within one deadline."""
+        deadline = time.monotonic() + self.config.timeout
+        query: Dict[str, Any] = {
+            "channel": self.channel,
+            "oldest": f"{max(0.0, oldest):.6f}",
+            "include_all_metadata": "true",
+            "limit": str(HISTORY_PAGE_SIZE),
+        }
+        for _ in range(MAX_HISTORY_PAGES):
+            data = await self._call("conversations.history", query, http_method="GET", deadline=deadline)
+            for message in data.get("messages") or []:
+                payload = ((message or {}).get("metadata") or {}).get("event_payload") or {}
+                if payload.get("token") == token:
+                    return str(message.get("ts") or "") or None
+            cursor = ((data.get("response_metadata") or {}).get("next_cursor") or "").strip()
+            if not data.get("has_more") or not cursor:
+                return None
+            query = {**query, "cursor": cursor}
+        # Not found in MAX_HISTORY_PAGES pages: we cannot tell; retry later rather than guess.
+        raise SlackDeliveryError("conversations.history: too many pages to check", ambiguous=True)

@@ -9,7 +9,8 @@ The action server already retries in the background (actions/handoff/loop.py); t
 is for a cron job, after an outage, or when the loop is disabled (HANDOFF_DELIVERY_LOOP=off).
 It uses the same claims as the loop, so both can run at the same time without sending a
 request twice. Exit codes: 0 nothing left pending, 1 some requests still pending (Slack
-down or not configured), 2 database error.
+down or not configured), 2 database error, 3 Slack refuses for good (invalid_auth,
+channel_not_found...: fix the configuration; the requests stay stored).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ async def run(deliver: bool, url: Optional[str] = None) -> int:
     repositories = SqlHandoffRepositoryFactory(engine)
     try:
         config = SlackConfig.from_env()
-        outbox = Outbox(repositories, AiohttpSlackPoster(config) if config else None, RetryPolicy.from_env())
+        policy = RetryPolicy.from_env(config.timeout) if config else RetryPolicy.from_env()
+        outbox = Outbox(repositories, AiohttpSlackPoster(config) if config else None, policy)
         if deliver and config is None:
             print("SLACK_TOKEN ou SLACK_STAFF_CHANNEL absent : rien n'est envoyé.", file=sys.stderr)
         if deliver and config is not None:
@@ -41,6 +43,14 @@ async def run(deliver: bool, url: Optional[str] = None) -> int:
                 print("Erreur de base de données pendant l'envoi.", file=sys.stderr)
                 return 2
             print(f"{len(report.delivered)} demande(s) envoyée(s), {len(report.failed)} en échec.")
+            if report.blocked is not None:
+                print(
+                    f"Slack refuse définitivement ({report.blocked}) : envoi suspendu, les demandes "
+                    "restent enregistrées. Corrigez SLACK_TOKEN, SLACK_STAFF_CHANNEL ou les droits "
+                    "de l'application Slack, puis relancez cette commande.",
+                    file=sys.stderr,
+                )
+                return 3
         async with repositories() as repo:
             pending = [r for r in await repo.list_open(limit=500) if not r.is_delivered]
         for record in pending:

@@ -114,6 +114,9 @@ class SlackStandIn:
         self.expected_token = token
         self.available = True
         self.delay_seconds = 0.0
+        self.refuse_with: Optional[str] = None  # e.g. "invalid_auth": chat.postMessage says no
+        self.history_page_size: Optional[int] = None  # smaller pages than asked (pagination)
+        self.history_calls = 0
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/api/"
         self._messages: List[PostedMessage] = []
@@ -140,6 +143,9 @@ class SlackStandIn:
         with self._lock:
             self._messages.clear()
             self._refused = 0
+            self.history_calls = 0
+        self.refuse_with = None
+        self.history_page_size = None
 
     def wait_for(
         self,
@@ -196,6 +202,8 @@ class SlackStandIn:
         ok, token = self._authorised(request, body)
         if not ok:
             return web.json_response({"ok": False, "error": "invalid_auth"})
+        if self.refuse_with:
+            return web.json_response({"ok": False, "error": self.refuse_with})
         channel = str(body.get("channel") or "")
         if not channel:
             return web.json_response({"ok": False, "error": "channel_not_found"})
@@ -221,12 +229,22 @@ class SlackStandIn:
         if not body:
             body = dict(request.query)
         channel = str(body.get("channel") or "")
+        with self._lock:
+            self.history_calls += 1
         found = [
             {"type": "message", "ts": m.ts, "text": m.text, "metadata": m.body.get("metadata")}
             for m in reversed(self.messages)
             if m.channel == channel
         ]
-        return web.json_response({"ok": True, "messages": found, "has_more": False})
+        # Slack's cursor pagination: newest first, `limit` per page, next_cursor while has_more.
+        limit = int(body.get("limit") or 100)
+        if self.history_page_size:
+            limit = min(limit, self.history_page_size)
+        offset = int(body.get("cursor") or 0)
+        page, has_more = found[offset:offset + limit], offset + limit < len(found)
+        answer: Dict[str, Any] = {"ok": True, "messages": page, "has_more": has_more}
+        answer["response_metadata"] = {"next_cursor": str(offset + limit) if has_more else ""}
+        return web.json_response(answer)
 
     async def _auth_test(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "user_id": "U0URBACTBOT", "team_id": "T0URBACT"})

@@ -145,7 +145,9 @@ async def test_claim_release_and_deliver_lifecycle(factory: SqlHandoffRepository
         assert claim.record.first_attempt_at == T0
         assert await repo.claim(request_id, T0, 60) is None  # held
         assert await repo.due_for_delivery(T0 + timedelta(seconds=59)) == []
-        await repo.release(request_id, "chat.postMessage: TimeoutError" + "!" * 600, T0 + timedelta(seconds=30), True)
+        assert await repo.release(
+            request_id, "chat.postMessage: TimeoutError" + "!" * 600, T0 + timedelta(seconds=30), True, attempt=1
+        )
         row = await repo.get(request_id)
         assert row.delivery_status == "pending" and row.maybe_posted and len(row.last_error) == 500
         assert await repo.due_for_delivery(T0 + timedelta(seconds=29)) == []
@@ -153,7 +155,7 @@ async def test_claim_release_and_deliver_lifecycle(factory: SqlHandoffRepository
         claim = await repo.claim(request_id, T0 + timedelta(seconds=30), 60)
         assert claim is not None and claim.earlier_attempt_uncertain is True
         assert claim.record.first_attempt_at == T0  # kept from the first attempt
-        await repo.mark_delivered(request_id, "1700000000.000100", T0 + timedelta(seconds=31))
+        assert await repo.mark_delivered(request_id, "1700000000.000100", T0 + timedelta(seconds=31), attempt=2)
         row = await repo.get(request_id)
         assert row.delivery_status == "delivered" and row.slack_ts == "1700000000.000100"
         assert row.delivered_at == T0 + timedelta(seconds=31) and row.last_error is None
@@ -222,7 +224,7 @@ class FakeSlack:
 async def test_outbox_on_the_database_down_then_up_delivers_each_once(factory: SqlHandoffRepositoryFactory) -> None:
     slack = FakeSlack()
     now = [T0]
-    policy = RetryPolicy(base_seconds=30, max_seconds=60, lease_seconds=120)
+    policy = RetryPolicy(base_seconds=30, max_seconds=60, slack_timeout_seconds=45, margin_seconds=30)  # lease 120 s
     outboxes = [Outbox(factory, slack, policy, lambda: now[0]) for _ in range(3)]
     async with factory() as repo:
         ids = [(await repo.create(sample(f"P{i}"), T0)).id for i in range(6)]
@@ -266,7 +268,8 @@ async def test_operator_command_delivers_what_is_pending(
     async with factory() as repo:
         first = (await repo.create(sample("Alice Commande"), now)).id
         second = (await repo.create(sample("Bruno Commande"), now)).id
-        await repo.mark_delivered(second, "1.1", now)
+        await repo.claim(second, now, lease_seconds=60)
+        await repo.mark_delivered(second, "1.1", now, attempt=1)
     await engine.dispose()
 
     with SlackStandIn(token="xoxb-cmd") as standin:
@@ -291,3 +294,91 @@ async def test_operator_command_delivers_what_is_pending(
         assert await deliver_handoffs.run(deliver=True, url=url) == 0
         assert len(standin.messages) == 1
     assert "1 demande(s) envoyée(s)" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- never twice (issue 10, point 7)
+
+
+async def test_late_attempt_cannot_overwrite_a_newer_one(factory: SqlHandoffRepositoryFactory) -> None:
+    async with factory() as repo:
+        request_id = (await repo.create(sample(), T0)).id
+        assert (await repo.claim(request_id, T0, lease_seconds=10)).record.delivery_attempts == 1
+        second = await repo.claim(request_id, T0 + timedelta(seconds=11), lease_seconds=10)
+        assert second.record.delivery_attempts == 2
+    async with factory() as late:  # the first attempt, back after its lease ran out
+        assert await late.mark_delivered(request_id, "1700000000.000001", T0 + timedelta(seconds=12), attempt=1) is False
+        assert await late.release(request_id, "late failure", T0 + timedelta(seconds=40), False, attempt=1) is False
+    async with factory() as repo:
+        row = await repo.get(request_id)
+        assert (row.delivery_status, row.delivery_attempts, row.slack_ts, row.last_error) == ("sending", 2, None, None)
+        assert row.maybe_posted is True
+        assert await repo.mark_delivered(request_id, "1700000000.000002", T0 + timedelta(seconds=13), attempt=2) is True
+        assert await repo.release(request_id, "too late", T0 + timedelta(seconds=40), True, attempt=2) is False
+        row = await repo.get(request_id)
+    assert (row.delivery_status, row.slack_ts) == ("delivered", "1700000000.000002")
+
+
+class SlowSlack(FakeSlack):
+    """Each post takes `delay` seconds before it reaches the channel."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+        self.timeout = delay * 2  # the poster's deadline covers its slowest answer
+
+    async def post(self, text: str, blocks: List[Dict[str, Any]], metadata: Dict[str, Any]) -> str:
+        await asyncio.sleep(self.delay)
+        self.posts.append(metadata["event_payload"])
+        return f"1700000000.{len(self.posts):06d}"
+
+
+async def test_second_deliverer_while_the_first_post_is_slow_posts_once(factory: SqlHandoffRepositoryFactory) -> None:
+    slack = SlowSlack(delay=0.6)
+    policy = RetryPolicy(base_seconds=0.05, max_seconds=0.1, slack_timeout_seconds=slack.timeout, margin_seconds=0.6)
+    first, second = Outbox(factory, slack, policy), Outbox(factory, slack, policy)  # real clock
+    async with factory() as repo:
+        request_id = (await repo.create(sample(), datetime.now(timezone.utc))).id
+    sending = asyncio.create_task(first.deliver(request_id))
+    while True:  # the first deliverer holds the claim and is posting
+        async with factory() as repo:
+            if (await repo.get(request_id)).delivery_status == "sending":
+                break
+        await asyncio.sleep(0.01)
+    rounds = []
+    while not sending.done():  # the second deliverer keeps trying during the slow post
+        rounds.append(await second.deliver_due())
+        await asyncio.sleep(0.05)
+    assert await sending == DELIVERED
+    assert len(rounds) >= 5 and not any(r.delivered or r.failed for r in rounds)
+    assert [p["request_id"] for p in slack.posts] == [request_id]
+    assert (await second.deliver_due()).delivered == []
+    async with factory() as repo:
+        assert (await repo.get(request_id)).delivery_status == "delivered"
+
+
+async def test_operator_command_stops_on_a_permanent_refusal(
+    migrated: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.ops import deliver_handoffs
+    from tests.support.slack_standin import SlackStandIn
+
+    engine = create_engine(migrated)
+    factory = SqlHandoffRepositoryFactory(engine, timeout=10)
+    now = datetime.now(timezone.utc)
+    async with factory() as repo:
+        ids = [(await repo.create(sample(f"Personne {i}"), now)).id for i in range(3)]
+    with SlackStandIn(token="xoxb-cmd") as standin:
+        monkeypatch.setenv("SLACK_TOKEN", "xoxb-cmd")
+        monkeypatch.setenv("SLACK_STAFF_CHANNEL", "C0STAFF")
+        monkeypatch.setenv("SLACK_API_BASE_URL", standin.base_url)
+        monkeypatch.setenv("HANDOFF_SLACK_TIMEOUT_SECONDS", "1")
+        standin.refuse_with = "channel_not_found"
+        assert await deliver_handoffs.run(deliver=True, url=migrated) == 3
+        assert standin.messages == []
+    err = capsys.readouterr().err
+    assert "Slack refuse définitivement" in err and "channel_not_found" in err
+    async with factory() as repo:
+        rows = [await repo.get(i) for i in ids]
+    await engine.dispose()
+    assert [r.delivery_status for r in rows] == ["pending"] * 3
+    assert [r.delivery_attempts for r in rows] == [1, 0, 0]  # one call to Slack, then stopped

@@ -187,7 +187,8 @@ async def test_staff_list_shows_open_requests_oldest_first(staff_env: None) -> N
     handled = await add(store, "Chloe", NOW)
     async with store() as repo:
         await repo.mark_handled(handled, "U0STAFF", NOW)
-        await repo.mark_delivered(first, "1.1", NOW)
+        claim = await repo.claim(first, NOW, lease_seconds=60)
+        await repo.mark_delivered(first, "1.1", NOW, attempt=claim.record.delivery_attempts)
     dispatcher = CollectingDispatcher()
     await ActionStaffListHandoffs(store).run(dispatcher, staff("demandes en attente"), {})
     text = dispatcher.messages[0]["text"]

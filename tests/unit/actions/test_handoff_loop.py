@@ -50,7 +50,7 @@ async def wait_until(condition, timeout: float = 5.0) -> None:
 
 async def test_loop_retries_until_slack_is_back_then_delivers_once() -> None:
     store, slack = InMemoryHandoffStore(), FlakySlack()
-    policy = RetryPolicy(base_seconds=0.05, max_seconds=0.1, lease_seconds=5)
+    policy = RetryPolicy(base_seconds=0.05, max_seconds=0.1, slack_timeout_seconds=1, margin_seconds=3)  # lease 5 s
     delivery = DeliveryLoop(lambda: Outbox(store, slack, policy, utcnow), interval=0.05)
     async with store() as repo:
         request = await repo.create(NewHandoff("Jeanne", "Ville", "j@ville.fr", "Une question ?"), utcnow())

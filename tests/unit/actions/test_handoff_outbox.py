@@ -33,7 +33,7 @@ from actions.handoff.outbox import (  # noqa: E402
 from actions.handoff.slack_api import SlackDeliveryError  # noqa: E402
 
 START = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
-POLICY = RetryPolicy(base_seconds=30, max_seconds=300, lease_seconds=120)
+POLICY = RetryPolicy(base_seconds=30, max_seconds=300, slack_timeout_seconds=45, margin_seconds=30)  # lease 120 s
 
 
 class Clock:
@@ -297,3 +297,91 @@ async def test_user_text_cannot_ping_the_channel_or_fake_links(store, clock: Clo
     assert "<https://evil" not in text
     assert "A &amp; B" in text
     assert f"traiter demande {row.id}" in text
+
+
+# --------------------------------------------------------------------------- never twice (issue 10, point 7)
+
+
+@pytest.mark.parametrize("slack_timeout", [0.5, 8.0, 30.0, 60.0])
+def test_lease_is_derived_from_the_deadlines_and_outlives_the_attempt(slack_timeout: float) -> None:
+    policy = RetryPolicy.from_env(slack_timeout)
+    # history check + post, each up to the Slack deadline, then the database write
+    assert policy.attempt_budget_seconds >= 2 * slack_timeout
+    assert policy.lease_seconds >= policy.attempt_budget_seconds + 2 * 2.0 + 10  # DB_TIMEOUT 2 s, clock skew
+    assert policy.lease_seconds > 2 * slack_timeout
+
+
+async def test_attempt_longer_than_its_budget_is_cut_and_stays_uncertain(store, slack: FakeSlack, clock: Clock) -> None:
+    policy = RetryPolicy(base_seconds=30, max_seconds=300, slack_timeout_seconds=0.05, margin_seconds=0.3)
+    outbox = Outbox(store, slack, policy, clock)
+    request_id = await new_request(store, clock)
+    slack.delay = 1.0  # far beyond the attempt budget (0.2 s)
+    started = asyncio.get_running_loop().time()
+    assert await outbox.deliver(request_id) == FAILED
+    assert asyncio.get_running_loop().time() - started < 0.8
+    row = await record(store, request_id)
+    assert row.delivery_status == "pending" and row.maybe_posted  # the next attempt looks first
+    slack.delay = 0.0
+    clock.advance(30)
+    assert await outbox.deliver(request_id) == DELIVERED
+    assert slack.history_calls == 1 and len(slack.posts_for(request_id)) == 1
+
+
+async def test_late_attempt_cannot_overwrite_a_newer_one(store, slack: FakeSlack, clock: Clock) -> None:
+    request_id = await new_request(store, clock)
+    async with store() as repo:
+        first = await repo.claim(request_id, clock(), lease_seconds=10)
+        clock.advance(11)
+        second = await repo.claim(request_id, clock(), lease_seconds=10)
+        assert (first.record.delivery_attempts, second.record.delivery_attempts) == (1, 2)
+        assert await repo.mark_delivered(request_id, "1.1", clock(), attempt=1) is False
+        assert await repo.release(request_id, "late", clock(), True, attempt=1) is False
+        row = await repo.get(request_id)
+        assert (row.delivery_status, row.delivery_attempts, row.slack_ts) == ("sending", 2, None)
+        assert await repo.mark_delivered(request_id, "1.2", clock(), attempt=2) is True
+        assert await repo.release(request_id, "late", clock(), True, attempt=2) is False
+        assert (await repo.get(request_id)).delivery_status == "delivered"
+
+
+class RefusingSlack(FakeSlack):
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self.code = code
+        self.calls = 0
+
+    async def post(self, text: str, blocks: List[Dict[str, Any]], metadata: Dict[str, Any]) -> str:
+        self.calls += 1
+        raise SlackDeliveryError(f"chat.postMessage: Slack refused: {self.code}", refused=True, permanent=True)
+
+
+async def test_permanent_refusal_stops_retrying_and_is_reported(store, clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
+    slack = RefusingSlack("invalid_auth")
+    outbox = Outbox(store, slack, POLICY, clock)
+    ids = [await new_request(store, clock, f"Personne {i}") for i in range(3)]
+    with caplog.at_level("ERROR", logger="actions.handoff.outbox"):
+        report = await outbox.deliver_due()
+    assert report.blocked is not None and "invalid_auth" in report.blocked
+    assert slack.calls == 1  # the round stops: the same refusal awaits every request
+    assert report.failed == [ids[0]]
+    rows = [await record(store, i) for i in ids]
+    assert [r.delivery_status for r in rows] == ["pending"] * 3  # kept, never lost
+    assert rows[0].next_attempt_at >= clock() + timedelta(seconds=POLICY.max_seconds)
+    assert any("refuses for good" in r.getMessage() and "invalid_auth" in r.getMessage() for r in caplog.records)
+    assert not any("Jeanne" in r.getMessage() or "@" in r.getMessage() for r in caplog.records)
+
+
+async def test_delivery_loop_stops_on_a_permanent_refusal(store, clock: Clock) -> None:
+    from actions.handoff.loop import DeliveryLoop
+
+    slack = RefusingSlack("channel_not_found")
+    await new_request(store, clock)
+    loop = DeliveryLoop(lambda: Outbox(store, slack, POLICY, clock), interval=0.01)
+    assert loop.ensure_started() is True
+    for _ in range(100):
+        if not loop.running:
+            break
+        await asyncio.sleep(0.01)
+    assert not loop.running and loop.suspended and "channel_not_found" in loop.suspended
+    assert slack.calls == 1
+    assert loop.ensure_started() is False  # not restarted by the next hand-off
+    await loop.stop()

@@ -76,6 +76,34 @@ async def test_refusal_by_slack_is_not_retried(standin: SlackStandIn) -> None:
     assert error.value.refused is True and "invalid_auth" in str(error.value)
 
 
+async def test_history_check_follows_the_pagination_cursor(poster: AiohttpSlackPoster, standin: SlackStandIn) -> None:
+    ts = await poster.post("la demande", [], METADATA)
+    for number in range(7):  # newer messages push it to the third page of three
+        await poster.post(f"autre {number}", [], {"event_type": "x", "event_payload": {"token": f"t{number}"}})
+    standin.history_page_size = 3
+    assert await poster.find_posted("tok-1", oldest=0) == ts
+    assert standin.history_calls == 3
+    assert await poster.find_posted("absent", oldest=0) is None
+
+
+@pytest.mark.parametrize("code", ["invalid_auth", "channel_not_found", "not_in_channel", "token_revoked"])
+async def test_refusals_that_retrying_cannot_fix_are_permanent(
+    poster: AiohttpSlackPoster, standin: SlackStandIn, code: str
+) -> None:
+    standin.refuse_with = code
+    with pytest.raises(SlackDeliveryError) as error:
+        await poster.post("x", [], METADATA)
+    assert error.value.permanent is True and error.value.refused is True
+    assert error.value.ambiguous is False and code in str(error.value)
+
+
+async def test_other_refusals_are_not_permanent(poster: AiohttpSlackPoster, standin: SlackStandIn) -> None:
+    standin.refuse_with = "msg_too_long"
+    with pytest.raises(SlackDeliveryError) as error:
+        await poster.post("x", [], METADATA)
+    assert error.value.refused is True and error.value.permanent is False
+
+
 async def test_nothing_listening_is_an_unambiguous_failure() -> None:
     closed = AiohttpSlackPoster(SlackConfig(TOKEN, "C0STAFF", f"http://127.0.0.1:{free_port()}/api/", timeout=1))
     with pytest.raises(SlackDeliveryError) as error:
