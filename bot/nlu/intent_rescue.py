@@ -82,14 +82,21 @@ def decide(
     diet: Sequence[Tuple[str, float]],
     search: Sequence[Tuple[str, float]],
     config: Dict[str, Any],
+    has_entity: bool = False,
 ) -> Optional[Tuple[str, float]]:
-    """The rescued intent and its mixed score, or None when DIET stands or nothing is clear."""
+    """The rescued intent and its mixed score, or None when DIET stands or nothing is clear.
+
+    `has_entity`: the message names a city, network or country; intents listed in
+    `needs_entity` (a bare follow-up such as `inform`) are only chosen then.
+    """
     if diet:
         top = diet[0][1]
         second = diet[1][1] if len(diet) > 1 else 0.0
         if top >= config["diet_threshold"] and top - second >= config["ambiguity"]:
             return None
     excluded = set(config["never_rescue_to"])
+    if not has_entity:
+        excluded |= set(config["needs_entity"])
     diet_conf = dict(diet)
     weight = float(config["weight"])
     mixed = sorted(
@@ -123,7 +130,8 @@ class IntentRescue(GraphComponent, IntentClassifier):
             "weight": 0.5,
             "min_search": 0.3,
             "margin": 0.05,
-            "never_rescue_to": ["affirm", "deny", "quiz_answer_info", "quiz_answer_intox", "inform"],
+            "never_rescue_to": ["affirm", "deny", "quiz_answer_info", "quiz_answer_intox"],
+            "needs_entity": ["inform"],
         }
 
     def __init__(
@@ -188,7 +196,8 @@ class IntentRescue(GraphComponent, IntentClassifier):
         diet = [(str(r.get("name")), float(r.get("confidence") or 0.0)) for r in ranking]
         assert self.search is not None
         search = self.search.ranking(normalise(text, spans_of(message)))
-        decision = decide(diet, search, self.config)
+        named = any(s.entity in ("city", "network", "country") for s in spans_of(message))
+        decision = decide(diet, search, self.config, named)
         record: Dict[str, Any] = {
             "rescued": False,
             "diet_intent": diet[0][0] if diet else None,

@@ -35,7 +35,8 @@ from bot.ops.launcher import ROOT, Assistant, current_model
 
 SETS = {"working": ROOT / "tests/blind/working.yml", "frozen": ROOT / "tests/blind/frozen.yml"}
 OUT = ROOT / "results" / "eval"
-REPHRASE_MARK = "reformuler"
+REPHRASE_MARK = "reformuler"  # the rephrase answer (and the "not my question" one) say it
+OFF_TOPIC_KINDS = frozenset({"offtopic", "hostile"})
 WORKERS = 4
 
 
@@ -129,12 +130,21 @@ def summarise(results: Sequence[TurnResult]) -> Dict[str, Any]:
     turns = len(results)
     passed = sum(r.passed for r in results)
     rephrase = sum(REPHRASE_MARK in fold(r.reply) for r in results)
+    on_topic = [r for r in results if r.kind not in OFF_TOPIC_KINDS]
+    rephrase_on_topic = sum(REPHRASE_MARK in fold(r.reply) for r in on_topic)
     followups = [r for r in results if r.followup]
+    conversations: Dict[str, bool] = {}
+    for r in results:
+        conversations[r.conversation] = conversations.get(r.conversation, True) and r.passed
     return {
+        "conversations": len(conversations),
+        "conversations_right": sum(conversations.values()),
+        "conversation_rate": round(sum(conversations.values()) / len(conversations), 3) if conversations else 0.0,
         "turns": turns,
         "passed": passed,
         "answer_rate": round(passed / turns, 3) if turns else 0.0,
         "asked_to_rephrase": rephrase,
+        "rephrase_rate_on_topic": round(rephrase_on_topic / len(on_topic), 3) if on_topic else 0.0,
         "followups": {"turns": len(followups), "passed": sum(r.passed for r in followups)},
         "by_kind": dict(sorted(by_kind.items())),
     }
@@ -202,7 +212,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument(
         "--min-rate", type=float, default=None,
-        help="fail (exit 1) when a set's answer rate is below this (make test-eval)",
+        help="fail (exit 1) when a set's share of conversations answered right is below this",
     )
     args = parser.parse_args(argv)
 
@@ -222,13 +232,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for name in sets:
         s = summary[name]
         print(
-            f"{name}: {s['passed']}/{s['turns']} answered right ({s['answer_rate']:.1%}), "
-            f"asked to rephrase {s['asked_to_rephrase']} times, follow-ups "
+            f"{name}: {s['conversations_right']}/{s['conversations']} conversations right "
+            f"({s['conversation_rate']:.1%}); {s['passed']}/{s['turns']} turns ({s['answer_rate']:.1%}), "
+            f"asked to rephrase {s['asked_to_rephrase']} times ({s['rephrase_rate_on_topic']:.1%} of on-topic turns), follow-ups "
             f"{s['followups']['passed']}/{s['followups']['turns']}"
         )
     print(f"details: {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
     if args.min_rate is not None:
-        low = [name for name in sets if summary[name]["answer_rate"] < args.min_rate]
+        low = [name for name in sets if summary[name]["conversation_rate"] < args.min_rate]
         if low:
             print(f"FAILED: answer rate below {args.min_rate:.0%} for {', '.join(low)}", file=sys.stderr)
             return 1

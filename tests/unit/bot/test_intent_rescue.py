@@ -80,3 +80,10 @@ def test_documents_are_sentences_and_the_intents_own_answers(tmp_path: Path) -> 
         Document("myth_time", "pas le temps a xvillex", False),
         Document("myth_time", "le temps investi se regagne", True),
     ]
+
+
+def test_a_bare_follow_up_intent_needs_a_named_place() -> None:
+    diet = [("myth_time", 0.30), ("inform", 0.28)]
+    search = [("inform", 0.6), ("myth_time", 0.2)]
+    assert decide(diet, search, CONFIG) is None
+    assert decide(diet, search, CONFIG, has_entity=True)[0] == "inform"  # type: ignore[index]
