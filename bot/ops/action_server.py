@@ -7,7 +7,9 @@ Same options as `python -m rasa_sdk`, plus `--interface` (default: ACTIONS_HOST,
 - it refuses to start without ACTION_SERVER_TOKEN (bot/ops/action_secret.py);
 - every request but GET /health must carry `Authorization: Bearer <ACTION_SERVER_TOKEN>`
   (sent by Rasa from endpoints.yml): none gets 401, a wrong one 403, both with a French
-  error and one log line (path and reason, never the body).
+  error and one log line (path and reason, never the body);
+- an unexpected error answers a short French error: rasa-sdk's own handler would send back
+  the whole request, i.e. the tracker with everything the user typed (names, e-mails).
 
 Why not rasa-sdk's plugin hook (`attach_sanic_app_extensions`): rasa-sdk 3.6 only discovers
 plugins through a top-level package named `rasa_sdk_plugins`, and its `run()` reads the
@@ -28,6 +30,7 @@ from rasa_sdk.constants import APPLICATION_ROOT_LOGGER_NAME
 from rasa_sdk.endpoint import create_app, create_argument_parser, create_ssl_context
 from rasa_sdk.plugin import plugin_manager
 from sanic import Sanic, response
+from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
@@ -39,6 +42,7 @@ DEFAULT_INTERFACE = "127.0.0.1"
 OPEN_PATHS = frozenset({"/health"})
 MISSING = "Appel refusé : le secret partagé du serveur d'actions est absent."
 WRONG = "Appel refusé : le secret partagé du serveur d'actions est incorrect."
+INTERNAL = "Erreur interne du serveur d'actions (détails dans son journal)."
 
 
 def require_secret(app: Sanic, secret: str) -> None:
@@ -56,6 +60,19 @@ def require_secret(app: Sanic, secret: str) -> None:
         )
         logger.warning("action server: refused %s %s: %s", request.method, request.path, reason)
         return response.json({"error": text}, status=status)
+
+
+def hide_request_bodies(app: Sanic) -> None:
+    """Replace rasa-sdk's error handler, which echoes the request body (the tracker)."""
+
+    async def on_error(request: Request, exception: Exception) -> HTTPResponse:
+        status = exception.status_code if isinstance(exception, SanicException) else 500
+        logger.error(
+            "action server: %s on %s %s (%d)", type(exception).__name__, request.method, request.path, status
+        )
+        return response.json({"error": INTERNAL if status >= 500 else str(exception)}, status=status)
+
+    app.error_handler.add(Exception, on_error)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -84,6 +101,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     app = create_app(args.actions, cors_origins=args.cors, auto_reload=args.auto_reload)
     require_secret(app, secret)
+    hide_request_bodies(app)
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
     ssl_context = create_ssl_context(args.ssl_certificate, args.ssl_keyfile, args.ssl_password)
     logger.info("action server listening on %s:%s (shared secret required)", args.interface, args.port)

@@ -136,6 +136,29 @@ def test_call_with_the_secret_runs_the_action(server: int) -> None:
     assert body["responses"], body  # the staff action answered (here: reserved to staff)
 
 
+def test_an_internal_error_does_not_echo_the_tracker(server: int) -> None:
+    body = json.dumps({"next_action": "action_submit_handoff", "tracker": {"slots": {
+        "handoff_email": "jeanne.secret@ville.fr"}}, "version": "3.6.2"}).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{server}/webhook", data=body, method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {SECRET}"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as failed:
+        urllib.request.urlopen(request, timeout=10)
+    answer = failed.value.read().decode()
+    assert failed.value.code == 500
+    assert "jeanne.secret" not in answer and "request_body" not in answer
+    assert "Erreur interne" in json.loads(answer)["error"]
+
+
+def test_unknown_path_is_still_404(server: int) -> None:
+    request = urllib.request.Request(f"http://127.0.0.1:{server}/nulle-part",
+                                     headers={"Authorization": f"Bearer {SECRET}"})
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(request, timeout=10)
+    assert missing.value.code == 404
+
+
 def test_server_listens_on_loopback_only(server: int) -> None:
     addresses = {
         info[4][0]
