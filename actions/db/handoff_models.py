@@ -39,6 +39,9 @@ class HandoffRequest(Base):
     question: Mapped[str] = mapped_column(Text)
     source_channel: Mapped[Optional[str]] = mapped_column(String(32))  # rest | socketio | slack...
     conversation_id: Mapped[Optional[str]] = mapped_column(String(128))
+    # Idempotency key of one submission (drawn when the form starts, revision 0003): a
+    # submit retried after its commit finds the stored row instead of adding a second one.
+    submission_key: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
 
     delivery_status: Mapped[str] = mapped_column(String(16), index=True, default="pending")
     delivery_token: Mapped[str] = mapped_column(String(32), unique=True)

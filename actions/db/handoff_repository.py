@@ -39,6 +39,7 @@ from typing import (
 )
 
 from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from actions.db import engine as engine_mod
@@ -70,6 +71,9 @@ class NewHandoff:
     question: str
     source_channel: Optional[str] = None
     conversation_id: Optional[str] = None
+    # Idempotency key of this submission: a second create with the same key returns the
+    # row stored by the first one (unique constraint in the database).
+    submission_key: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ class HandoffRecord:
     delivered_at: Optional[datetime]
     handled_at: Optional[datetime]
     handled_by: Optional[str]
+    submission_key: Optional[str] = None
 
     @property
     def is_delivered(self) -> bool:
@@ -112,6 +117,14 @@ class Claim:
     record: HandoffRecord
     # An earlier attempt may have reached Slack (timeout, crash): look before posting.
     earlier_attempt_uncertain: bool
+
+
+@dataclass(frozen=True)
+class RecentCounts:
+    """Requests stored since a moment, for one conversation and for one e-mail address."""
+
+    conversation: int
+    email: int
 
 
 @dataclass(frozen=True)
@@ -134,6 +147,12 @@ def is_claimable(record: HandoffRecord, now: datetime) -> bool:
 @runtime_checkable
 class HandoffRepository(Protocol):
     async def create(self, new: NewHandoff, now: datetime) -> HandoffRecord: ...
+
+    async def find_submission(self, submission_key: str) -> Optional[HandoffRecord]: ...
+
+    async def count_recent(
+        self, conversation_id: Optional[str], email: str, since: datetime
+    ) -> RecentCounts: ...
 
     async def get(self, request_id: int) -> Optional[HandoffRecord]: ...
 
@@ -216,6 +235,7 @@ class SqlHandoffRepository:
             delivered_at=utc(row.delivered_at),
             handled_at=utc(row.handled_at),
             handled_by=row.handled_by,
+            submission_key=row.submission_key,
         )
 
     async def _load(self, request_id: int) -> Optional[HandoffRecord]:
@@ -227,8 +247,54 @@ class SqlHandoffRepository:
         row = (await self._session.execute(stmt)).scalar_one_or_none()
         return self._record(row) if row is not None else None
 
+    async def _by_key(self, submission_key: str) -> Optional[HandoffRecord]:
+        stmt = (
+            select(HandoffRequest)
+            .where(HandoffRequest.submission_key == submission_key)
+            .execution_options(populate_existing=True)
+        )
+        row = (await self._session.execute(stmt)).scalar_one_or_none()
+        return self._record(row) if row is not None else None
+
+    async def find_submission(self, submission_key: str) -> Optional[HandoffRecord]:
+        async def run() -> Optional[HandoffRecord]:
+            record = await self._by_key(submission_key)
+            await self._session.commit()
+            return record
+
+        return await self._run("find_handoff_submission", run())
+
+    async def count_recent(
+        self, conversation_id: Optional[str], email: str, since: datetime
+    ) -> RecentCounts:
+        async def count(condition: Any) -> int:
+            stmt = select(func.count()).select_from(HandoffRequest).where(
+                HandoffRequest.created_at >= since, condition
+            )
+            return int((await self._session.execute(stmt)).scalar_one())
+
+        async def run() -> RecentCounts:
+            by_conversation = (
+                await count(HandoffRequest.conversation_id == conversation_id)
+                if conversation_id
+                else 0
+            )
+            by_email = await count(func.lower(HandoffRequest.email) == email.strip().lower())
+            await self._session.commit()
+            return RecentCounts(by_conversation, by_email)
+
+        return await self._run("count_recent_handoffs", run())
+
     async def create(self, new: NewHandoff, now: datetime) -> HandoffRecord:
+        """Store a new request; with a submission key already stored, return that row."""
+
         async def run() -> HandoffRecord:
+            if new.submission_key:
+                existing = await self._by_key(new.submission_key)
+                if existing is not None:
+                    await self._session.commit()
+                    logger.info("hand-off %s: submission already stored, not stored again", existing.id)
+                    return existing
             row = HandoffRequest(
                 created_at=now,
                 consent_at=now,
@@ -238,6 +304,7 @@ class SqlHandoffRepository:
                 question=new.question,
                 source_channel=new.source_channel,
                 conversation_id=new.conversation_id,
+                submission_key=new.submission_key,
                 delivery_status="pending",
                 delivery_token=uuid.uuid4().hex,
                 delivery_attempts=0,
@@ -245,7 +312,18 @@ class SqlHandoffRepository:
                 maybe_posted=False,
             )
             self._session.add(row)
-            await self._session.commit()
+            try:
+                await self._session.commit()
+            except IntegrityError:
+                # The same submission committed in between (a concurrent retry): the unique
+                # constraint refused the second row; hand back the first one.
+                await self._session.rollback()
+                existing = await self._by_key(new.submission_key) if new.submission_key else None
+                await self._session.commit()
+                if existing is None:
+                    raise
+                logger.info("hand-off %s: concurrent retry of a stored submission", existing.id)
+                return existing
             return self._record(row)
 
         return await self._run("create_handoff", run())
@@ -500,8 +578,27 @@ class InMemoryHandoffRepository:
         if not self._store.available:
             raise RepositoryUnavailable(f"{operation}: in-memory store made unavailable")
 
+    async def find_submission(self, submission_key: str) -> Optional[HandoffRecord]:
+        self._check("find_handoff_submission")
+        return next((r for r in self._store.rows.values() if r.submission_key == submission_key), None)
+
+    async def count_recent(
+        self, conversation_id: Optional[str], email: str, since: datetime
+    ) -> RecentCounts:
+        self._check("count_recent_handoffs")
+        recent = [r for r in self._store.rows.values() if r.created_at >= since]
+        wanted = email.strip().lower()
+        return RecentCounts(
+            sum(1 for r in recent if conversation_id and r.conversation_id == conversation_id),
+            sum(1 for r in recent if r.email.lower() == wanted),
+        )
+
     async def create(self, new: NewHandoff, now: datetime) -> HandoffRecord:
         self._check("create_handoff")
+        if new.submission_key:
+            existing = await self.find_submission(new.submission_key)
+            if existing is not None:
+                return existing
         record = HandoffRecord(
             id=self._store._next_id,
             created_at=now,
@@ -524,6 +621,7 @@ class InMemoryHandoffRepository:
             delivered_at=None,
             handled_at=None,
             handled_by=None,
+            submission_key=new.submission_key,
         )
         self._store.rows[record.id] = record
         self._store._next_id += 1

@@ -5,13 +5,21 @@ handoff_email, handoff_question, then handoff_consent with a summary of the answ
 An answer that does not fit is refused with a French explanation (the slot is emptied, so
 the form asks again). "annuler", "stop"... at any step ends the form with no consent:
 action_submit_handoff then stores nothing.
+
+When the form starts, Rasa calls this action with the answers still in the slots (e.g. a
+previous form whose submit never ran because the action server was down): every form slot
+is emptied instead of being validated, so old answers are never re-submitted without the
+summary being shown again, and a fresh idempotency key is drawn for this submission
+(handoff_submission_key; see action_submit_handoff).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Final, Text
+import uuid
+from typing import Any, Callable, Dict, Final, List, Text
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
@@ -39,6 +47,7 @@ FORM_SLOTS: Final[tuple[str, ...]] = (
     QUESTION_SLOT,
     CONSENT_SLOT,
 )
+SUBMISSION_KEY_SLOT: Final[str] = "handoff_submission_key"
 CANCELLED_TEXT: Final[str] = "Entendu, j'abandonne cette demande de mise en relation."
 
 
@@ -47,9 +56,39 @@ def cancelled(slot: str) -> Dict[Text, Any]:
     return {slot: None, CONSENT_SLOT: False, "requested_slot": None}
 
 
+def form_is_starting(tracker: Tracker) -> bool:
+    """True when Rasa validates while activating the form (FormAction.activate).
+
+    Rasa then sends a tracker whose last ``active_loop`` event (the activation) comes after
+    the latest user message; on every later turn a user message (the answer) comes after it.
+    """
+    if (tracker.active_loop or {}).get("name") != FORM_NAME:
+        return True
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "active_loop":
+            return event.get("name") == FORM_NAME
+    return False
+
+
+def fresh_form_events() -> List[EventType]:
+    """Every form slot emptied, and a new idempotency key for this submission."""
+    return [SlotSet(slot, None) for slot in FORM_SLOTS] + [
+        SlotSet(SUBMISSION_KEY_SLOT, uuid.uuid4().hex)
+    ]
+
+
 class ValidateHandoffForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_handoff_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        if form_is_starting(tracker):
+            return fresh_form_events()
+        return await super().run(dispatcher, tracker, domain)
 
     @staticmethod
     def _validate(

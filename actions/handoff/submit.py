@@ -7,6 +7,10 @@
   deadline; otherwise the request stays pending and the delivery loop sends it later.
   The user is told what happens next either way (an answer by e-mail within a few working
   days). If the database itself fails, the user is told so and given the direct link.
+- Idempotent: the submission carries the key drawn when the form started (guards.py); a
+  submit retried after its commit finds the stored request and gives the same number.
+- Daily limits per conversation and per e-mail address (guards.py): over them, nothing is
+  stored and the user is told so in French.
 The form slots are emptied in every case.
 """
 
@@ -30,6 +34,7 @@ from actions.handoff.fields import (
     check_question,
 )
 from actions.handoff.form import (
+    SUBMISSION_KEY_SLOT,
     CONSENT_SLOT,
     EMAIL_SLOT,
     FORM_SLOTS,
@@ -37,6 +42,7 @@ from actions.handoff.form import (
     ORGANISATION_SLOT,
     QUESTION_SLOT,
 )
+from actions.handoff.guards import DailyLimits, submission_key
 from actions.handoff.loop import DELIVERY_LOOP, DeliveryLoop
 from actions.handoff.outbox import Outbox, utcnow
 
@@ -44,7 +50,7 @@ logger = logging.getLogger(__name__)
 
 
 def reset_form() -> List[EventType]:
-    return [SlotSet(slot, None) for slot in FORM_SLOTS]
+    return [SlotSet(slot, None) for slot in (*FORM_SLOTS, SUBMISSION_KEY_SLOT)]
 
 
 class ActionSubmitHandoff(Action):
@@ -54,7 +60,9 @@ class ActionSubmitHandoff(Action):
         outbox: Optional[Outbox] = None,
         delivery_loop: Optional[DeliveryLoop] = None,
         clock: Callable[[], datetime] = utcnow,
+        limits: Optional[DailyLimits] = None,
     ) -> None:
+        self._limits = limits
         self._repositories = repositories
         self._outbox = outbox
         self._loop = delivery_loop
@@ -98,14 +106,23 @@ class ActionSubmitHandoff(Action):
         new = NewHandoff(
             source_channel=tracker.get_latest_input_channel(),
             conversation_id=(tracker.sender_id or "")[:128] or None,
+            submission_key=submission_key(tracker),
             **values,
         )
+        now = self._clock()
+        limits = self._limits or DailyLimits.from_env()
         try:
             async with self.repositories() as repo:
-                record = await repo.create(new, self._clock())
+                stored = await repo.find_submission(new.submission_key) if new.submission_key else None
+                refusal = None if stored else await limits.refusal(repo, new, now)
+                record = stored or (None if refusal else await repo.create(new, now))
         except RepositoryError as error:
             logger.error("hand-off could not be stored: %s", error)
             dispatcher.utter_message(response="utter_handoff_storage_failed")
+            return reset_form()
+        if record is None:
+            logger.warning("hand-off refused: %s", refusal)
+            dispatcher.utter_message(response="utter_handoff_limit_reached")
             return reset_form()
 
         logger.info("hand-off %s stored (from %s)", record.id, new.source_channel)

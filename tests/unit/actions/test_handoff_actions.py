@@ -18,7 +18,9 @@ from rasa_sdk import Tracker  # noqa: E402
 from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
 
 from actions.db.handoff_repository import InMemoryHandoffStore, NewHandoff  # noqa: E402
-from actions.handoff.form import FORM_SLOTS  # noqa: E402
+from actions.handoff.form import FORM_SLOTS, SUBMISSION_KEY_SLOT  # noqa: E402
+
+RESET = {slot: None for slot in (*FORM_SLOTS, SUBMISSION_KEY_SLOT)}
 from actions.handoff.outbox import Outbox, RetryPolicy  # noqa: E402
 from actions.handoff.slack_api import SlackDeliveryError  # noqa: E402
 from actions.handoff.staff import (  # noqa: E402
@@ -99,7 +101,7 @@ async def test_consented_request_is_stored_delivered_and_the_user_told_what_next
     assert responses(dispatcher) == ["utter_handoff_stored"]
     assert dispatcher.messages[0]["request_id"] == 1
     assert dispatcher.messages[0]["reply_email"] == "jeanne@saint-aubin.fr"
-    assert slots_of(events) == {slot: None for slot in FORM_SLOTS}
+    assert slots_of(events) == RESET
     row = store.rows[1]
     assert (row.name, row.email, row.source_channel, row.conversation_id) == (
         "Jeanne Dupont", "jeanne@saint-aubin.fr", "socketio", "visitor-1"
@@ -127,7 +129,7 @@ async def test_without_explicit_consent_nothing_is_stored(consent: Any) -> None:
     )
     assert responses(dispatcher) == ["utter_handoff_not_stored"]
     assert store.rows == {} and slack.posts == []
-    assert slots_of(events) == {slot: None for slot in FORM_SLOTS}
+    assert slots_of(events) == RESET
 
 
 async def test_slots_forced_by_a_payload_are_checked_again() -> None:

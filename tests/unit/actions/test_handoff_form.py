@@ -106,3 +106,32 @@ async def test_cancelling_ends_the_form_without_consent(slot: str) -> None:
     assert slots["handoff_consent"] is False
     assert slots["requested_slot"] is None  # Rasa's FormAction stops the loop on this
     assert "abandonne" in messages[0]
+
+
+def tracker_at_activation(filled: Dict[str, Any]) -> Tracker:
+    """What Rasa's FormAction.activate sends: the activation after the latest user message."""
+    events: List[Dict[str, Any]] = [
+        {"event": "user", "text": "je voudrais être recontacté", "parse_data": {"intent": {"name": "request_handoff"}}},
+        {"event": "active_loop", "name": "handoff_form"},
+        {"event": "slot", "name": "requested_slot", "value": None},
+        {"event": "action", "name": "handoff_form"},
+    ] + [{"event": "slot", "name": name, "value": value} for name, value in filled.items()]
+    slots = {name: None for name in FORM_SLOTS}
+    slots.update(filled)
+    return Tracker("tester", slots, {"intent": {"name": "request_handoff"}, "text": "", "entities": []},
+                   events, False, None, {"name": "handoff_form"}, "action_listen")
+
+
+async def test_old_answers_are_emptied_when_the_form_starts() -> None:
+    old = {"handoff_name": "Jeanne Dupont", "handoff_email": "jeanne@saint-aubin.fr", "handoff_consent": True}
+    dispatcher = CollectingDispatcher()
+    events = await ValidateHandoffForm().run(dispatcher, tracker_at_activation(old), DOMAIN)
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert {name: slots[name] for name in FORM_SLOTS} == {name: None for name in FORM_SLOTS}
+    assert len(slots["handoff_submission_key"]) == 32
+    assert "requested_slot" not in slots and dispatcher.messages == []
+
+
+async def test_answers_during_the_form_are_validated_not_emptied() -> None:
+    slots, _ = await validate("handoff_name", "Jeanne Dupont")
+    assert slots == {"handoff_name": "Jeanne Dupont"}

@@ -1,0 +1,71 @@
+"""Guards of the hand-off submission: its idempotency key and the daily limits.
+
+- Idempotency key: drawn when the form starts (slot handoff_submission_key, see form.py).
+  Without it (a conversation that started before this slot existed) the key is derived
+  from the conversation id and the timestamp of the form's activation event, which is the
+  same for every retry of the same submission. The database holds it unique (revision 0003).
+- Daily limits (abuse, issue 10 point 4): at most HANDOFF_MAX_PER_CONVERSATION_PER_DAY
+  requests per conversation and HANDOFF_MAX_PER_EMAIL_PER_DAY per e-mail address over the
+  last 24 hours (defaults below; 0 turns a limit off). Counted in the hand-off table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final, Mapping, Optional
+
+from rasa_sdk import Tracker
+
+from actions.db.handoff_repository import HandoffRepository, NewHandoff
+from actions.handoff.form import FORM_NAME, SUBMISSION_KEY_SLOT
+
+DEFAULT_PER_CONVERSATION: Final[int] = 3
+DEFAULT_PER_EMAIL: Final[int] = 3
+WINDOW: Final[timedelta] = timedelta(hours=24)
+_KEY = re.compile(r"[0-9a-f]{32}")
+
+
+def submission_key(tracker: Tracker) -> Optional[str]:
+    """This submission's idempotency key (32 hex characters), or None when unknowable."""
+    drawn = tracker.get_slot(SUBMISSION_KEY_SLOT)
+    if isinstance(drawn, str) and _KEY.fullmatch(drawn):
+        return drawn
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name") == FORM_NAME:
+            seed = f"{tracker.sender_id}|{event.get('timestamp')!r}"
+            return hashlib.sha256(seed.encode("utf-8")).hexdigest()[:32]
+    return None
+
+
+def _limit(environ: Mapping[str, str], name: str, default: int) -> int:
+    try:
+        value = int(environ.get(name, "") or default)
+    except ValueError:
+        return default
+    return value if value >= 0 else default
+
+
+@dataclass(frozen=True)
+class DailyLimits:
+    per_conversation: int = DEFAULT_PER_CONVERSATION
+    per_email: int = DEFAULT_PER_EMAIL
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "DailyLimits":
+        return cls(
+            _limit(environ, "HANDOFF_MAX_PER_CONVERSATION_PER_DAY", DEFAULT_PER_CONVERSATION),
+            _limit(environ, "HANDOFF_MAX_PER_EMAIL_PER_DAY", DEFAULT_PER_EMAIL),
+        )
+
+    async def refusal(self, repo: HandoffRepository, new: NewHandoff, now: datetime) -> Optional[str]:
+        """Why this new request exceeds a daily limit (a log reason, no personal data), or None."""
+        counts = await repo.count_recent(new.conversation_id, new.email, now - WINDOW)
+        if self.per_conversation and counts.conversation >= self.per_conversation:
+            return f"{counts.conversation} request(s) from this conversation in 24 h (limit {self.per_conversation})"
+        if self.per_email and counts.email >= self.per_email:
+            return f"{counts.email} request(s) for this e-mail address in 24 h (limit {self.per_email})"
+        return None

@@ -1,0 +1,153 @@
+"""One submission is stored once, and the daily limits hold (issue 10, points 8 and 4).
+
+On real databases, SQLite (file) and PostgreSQL (fixtures of database_integration_helpers.py,
+migrated to the Alembic head, which includes revision 0003): the unique constraint on
+handoff_requests.submission_key, the repository, and action_submit_handoff with real
+rasa_sdk trackers.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, AsyncIterator, Dict, List, Optional
+
+import pytest
+import pytest_asyncio
+
+_ROOT = Path(__file__).resolve().parents[3]
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+from database_integration_helpers import db_url, postgres_database  # noqa: E402,F401
+from rasa_sdk import Tracker  # noqa: E402
+from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy.exc import IntegrityError  # noqa: E402
+from test_handoff_repository import migrate_to_head  # noqa: E402
+
+from actions.db.engine import create_engine  # noqa: E402
+from actions.db.handoff_models import HandoffRequest  # noqa: E402
+from actions.db.handoff_repository import NewHandoff, SqlHandoffRepositoryFactory  # noqa: E402
+from actions.handoff.guards import DailyLimits  # noqa: E402
+from actions.handoff.outbox import Outbox, RetryPolicy  # noqa: E402
+from actions.handoff.submit import ActionSubmitHandoff  # noqa: E402
+
+NOW = datetime(2026, 11, 29, 10, 0, tzinfo=timezone.utc)
+KEY = "0123456789abcdef0123456789abcdef"
+FORM = {
+    "handoff_name": "Jeanne Dupont",
+    "handoff_organisation": "Mairie de Saint-Aubin",
+    "handoff_email": "jeanne@saint-aubin.fr",
+    "handoff_question": "Peut-on candidater seuls à un réseau de transfert ?",
+    "handoff_consent": True,
+}
+
+
+class NoLoop:
+    def ensure_started(self) -> bool:
+        return False
+
+
+@pytest_asyncio.fixture
+async def factory(db_url: str) -> AsyncIterator[SqlHandoffRepositoryFactory]:  # noqa: F811
+    await migrate_to_head(db_url)
+    engine = create_engine(db_url)
+    try:
+        yield SqlHandoffRepositoryFactory(engine, timeout=10)
+    finally:
+        await engine.dispose()
+
+
+async def count_rows(factory: SqlHandoffRepositoryFactory) -> int:
+    async with factory.engine.connect() as connection:
+        return int((await connection.execute(select(func.count()).select_from(HandoffRequest))).scalar_one())
+
+
+def tracker(slots: Dict[str, Any], sender: str = "rest:t1") -> Tracker:
+    events = [{"event": "user", "text": "oui", "input_channel": "rest"}]
+    latest = {"intent": {"name": "affirm"}, "text": "oui", "entities": []}
+    return Tracker(sender, dict(slots), latest, events, False, None, {}, "action_listen")
+
+
+def submit(factory: SqlHandoffRepositoryFactory, clock: Optional[Any] = None, limits: Optional[DailyLimits] = None) -> ActionSubmitHandoff:
+    outbox = Outbox(factory, None, RetryPolicy(), lambda: NOW)  # no Slack: stays pending
+    return ActionSubmitHandoff(repositories=factory, outbox=outbox, delivery_loop=NoLoop(),  # type: ignore[arg-type]
+                               clock=clock or (lambda: NOW), limits=limits)
+
+
+async def run(action: ActionSubmitHandoff, slots: Dict[str, Any], sender: str = "rest:t1") -> List[Dict[str, Any]]:
+    dispatcher = CollectingDispatcher()
+    await action.run(dispatcher, tracker(slots, sender), {})
+    return dispatcher.messages
+
+
+async def test_the_database_refuses_two_rows_with_one_submission_key(factory: SqlHandoffRepositoryFactory) -> None:
+    async with factory() as repo:
+        await repo.create(NewHandoff("Jeanne", "Ville", "j@ville.fr", "Une question ?", submission_key=KEY), NOW)
+    row = {"created_at": NOW, "consent_at": NOW, "name": "X", "organisation": "Y", "email": "x@y.fr",
+           "question": "Q ?", "delivery_status": "pending", "delivery_token": "f" * 32,
+           "delivery_attempts": 0, "maybe_posted": False, "submission_key": KEY}
+    with pytest.raises(IntegrityError):
+        async with factory.engine.begin() as connection:
+            await connection.execute(insert(HandoffRequest).values(**row))
+    assert await count_rows(factory) == 1
+
+
+async def test_creating_the_same_submission_twice_returns_the_first_row(factory: SqlHandoffRepositoryFactory) -> None:
+    new = NewHandoff("Jeanne", "Ville", "j@ville.fr", "Une question ?", "rest", "rest:t1", KEY)
+    async with factory() as repo:
+        first = await repo.create(new, NOW)
+    async with factory() as repo:
+        again = await repo.create(new, NOW + timedelta(seconds=5))
+        found = await repo.find_submission(KEY)
+    assert again.id == first.id and found is not None and found.id == first.id
+    assert first.submission_key == KEY
+    assert await count_rows(factory) == 1
+
+
+async def test_a_submit_retried_after_its_commit_stores_one_request(factory: SqlHandoffRepositoryFactory) -> None:
+    slots = {**FORM, "handoff_submission_key": KEY}
+    first = await run(submit(factory), slots)
+    retried = await run(submit(factory, clock=lambda: NOW + timedelta(seconds=30)), slots)
+    assert [m["response"] for m in first + retried] == ["utter_handoff_stored"] * 2
+    assert first[0]["request_id"] == retried[0]["request_id"]
+    assert await count_rows(factory) == 1
+
+
+async def test_each_new_form_is_a_new_submission(factory: SqlHandoffRepositoryFactory) -> None:
+    await run(submit(factory), {**FORM, "handoff_submission_key": KEY})
+    await run(submit(factory), {**FORM, "handoff_submission_key": "f" * 32})
+    assert await count_rows(factory) == 2
+
+
+async def test_requests_per_conversation_per_day_are_limited(factory: SqlHandoffRepositoryFactory) -> None:
+    action = submit(factory, limits=DailyLimits(per_conversation=2, per_email=0))
+    answers = []
+    for number in range(3):
+        slots = {**FORM, "handoff_email": f"agent{number}@ville.fr", "handoff_submission_key": f"{number:032x}"}
+        answers += await run(action, slots)
+    assert [m["response"] for m in answers] == ["utter_handoff_stored"] * 2 + ["utter_handoff_limit_reached"]
+    assert await count_rows(factory) == 2
+    tomorrow = submit(factory, clock=lambda: NOW + timedelta(hours=25), limits=DailyLimits(2, 0))
+    later = await run(tomorrow, {**FORM, "handoff_submission_key": "e" * 32})
+    assert later[0]["response"] == "utter_handoff_stored"
+
+
+async def test_requests_per_email_per_day_are_limited_across_conversations(factory: SqlHandoffRepositoryFactory) -> None:
+    action = submit(factory, limits=DailyLimits(per_conversation=0, per_email=2))
+    answers = []
+    for number in range(3):
+        slots = {**FORM, "handoff_email": "Jeanne@Saint-Aubin.fr" if number else FORM["handoff_email"],
+                 "handoff_submission_key": f"{number:032x}"}
+        answers += await run(action, slots, sender=f"socketio-{number}")
+    assert [m["response"] for m in answers] == ["utter_handoff_stored"] * 2 + ["utter_handoff_limit_reached"]
+    assert await count_rows(factory) == 2
+
+
+async def test_a_retry_of_a_stored_submission_is_not_refused_by_the_limit(factory: SqlHandoffRepositoryFactory) -> None:
+    action = submit(factory, limits=DailyLimits(per_conversation=1, per_email=1))
+    slots = {**FORM, "handoff_submission_key": KEY}
+    answers = await run(action, slots) + await run(action, slots)
+    assert [m["response"] for m in answers] == ["utter_handoff_stored"] * 2
