@@ -10,7 +10,11 @@ Same URL and payload as Rasa's stock channel (POST /webhooks/rest/webhook with
 - bad input (malformed JSON included) gets a clear French error and a log line, never a
   stack trace nor Sanic's English error page;
 - if processing fails or produces no reply (for example the action server is down),
-  the user gets a French apology instead of an empty list.
+  the user gets a French apology instead of an empty list; a "/restart" typed by the user
+  (Rasa restarts the conversation and says nothing: the domain has no utter_restart) gets
+  a French confirmation instead of that apology;
+- abuse limits (bot/channels/limits.py): body size (French 413), metadata size and nesting
+  depth (French 400), messages per minute per conversation and per address (French 429).
 """
 
 from __future__ import annotations
@@ -26,12 +30,13 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import rasa_fixes
-
+from bot.channels import limits
+from bot.channels.limits import LimitSettings, MessageGuard
 from bot.channels.validation import (
     InvalidInput,
     check_message,
+    check_metadata,
     check_sender,
-    optional_metadata,
 )
 
 logger = logging.getLogger(__name__)
@@ -45,7 +50,21 @@ APOLOGY = (
 
 
 NOT_A_JSON_OBJECT = "Le corps de la requête doit être un objet JSON."
+TOO_DEEP = "Le corps de la requête est trop imbriqué : envoyez un objet JSON simple."
 CONVERSATION_PREFIX = "rest:"
+RESTARTED = (
+    "C'est noté : nous repartons de zéro. Que souhaitez-vous savoir sur URBACT ou sur les "
+    "réseaux de villes ?"
+)
+# Rasa's commands that end in silence by design (ActionRestart says utter_restart only
+# when the domain has it; action_session_start says nothing).
+SILENT_COMMANDS = frozenset({"/restart", "/session_start"})
+
+
+def reply_to_silence(text: Text) -> Text:
+    """What to say when processing succeeded without a reply: a confirmation after a
+    restart command typed by the user, the apology otherwise."""
+    return RESTARTED if text.strip().lower() in SILENT_COMMANDS else APOLOGY
 
 
 def apology_for(sender_id: Text) -> Dict[Text, Any]:
@@ -58,12 +77,28 @@ def conversation_id(sender: Text) -> Text:
 
 
 def json_object(body: bytes) -> Optional[Dict[Text, Any]]:
-    """The request body as a JSON object, or None (malformed, not UTF-8, not an object)."""
+    """The request body as a JSON object, or None (malformed, not UTF-8, not an object).
+
+    Raises InvalidInput (French) for JSON nested too deep to decode (RecursionError)."""
     try:
         parsed = json.loads(body or b"")
     except ValueError:  # JSONDecodeError and UnicodeDecodeError
         return None
+    except RecursionError:
+        raise InvalidInput(TOO_DEEP, "JSON body nested too deeply to decode") from None
     return parsed if isinstance(parsed, dict) else None
+
+
+class LimitedBlueprint(Blueprint):
+    """Installs the request body limit on the Sanic app when Rasa registers the channel."""
+
+    def __init__(self, max_request_bytes: int, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ctx.max_request_bytes = max_request_bytes
+
+    def register(self, app: Any, options: Dict[Text, Any]) -> None:
+        limits.install_body_limit(app, self.ctx.max_request_bytes)
+        super().register(app, options)
 
 
 class FrenchRestInput(InputChannel):
@@ -73,10 +108,16 @@ class FrenchRestInput(InputChannel):
     def name(cls) -> Text:
         return "rest"
 
+    def __init__(
+        self, settings: Optional[LimitSettings] = None, guard: Optional[MessageGuard] = None
+    ) -> None:
+        self.limits = settings or limits.settings()
+        self.guard = guard or limits.shared_guard()
+
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
-        webhook = Blueprint("french_rest_webhook", __name__)
+        webhook = LimitedBlueprint(self.limits.max_request_bytes, "french_rest_webhook", __name__)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -85,39 +126,54 @@ class FrenchRestInput(InputChannel):
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             # request.json would answer malformed JSON with Sanic's English error page.
-            body = json_object(request.body)
-            if body is None:
-                logger.warning("rest: refused a request whose body is not a JSON object")
-                return response.json({"error": NOT_A_JSON_OBJECT}, status=400)
             try:
+                body = json_object(request.body)
+                if body is None:
+                    logger.warning("rest: refused a request whose body is not a JSON object")
+                    return response.json({"error": NOT_A_JSON_OBJECT}, status=400)
                 sender = check_sender(body.get("sender"))
                 text = check_message(body.get("message"))
+                metadata = check_metadata(
+                    body.get("metadata"),
+                    self.limits.metadata_max_chars,
+                    self.limits.metadata_max_depth,
+                )
             except InvalidInput as error:
                 logger.warning("rest: refused request: %s", error.log_reason)
                 return response.json({"error": error.user_message}, status=400)
 
             sender_id = conversation_id(sender)
+            refusal = self.guard.refusal(self.name(), sender_id, limits.client_address(request))
+            if refusal is not None:
+                return response.json({"error": refusal}, status=429, headers={"Retry-After": "60"})
             collector = CollectingOutputChannel()
             message = UserMessage(
                 text,
                 collector,
                 sender_id,
                 input_channel=self.name(),
-                metadata=optional_metadata(body.get("metadata")),
+                metadata=metadata,
             )
+            failed = False
             try:
                 await on_new_message(message)
             except asyncio.CancelledError:
+                failed = True
                 logger.error("rest: processing cancelled for sender %s", sender_id)
             except Exception:  # noqa: BLE001 - the user must get an answer anyway
+                failed = True
                 logger.exception("rest: processing failed for sender %s", sender_id)
 
             replies: List[Dict[Text, Any]] = [
                 {**reply, "recipient_id": sender} for reply in collector.messages
             ]
             if not replies:
-                logger.error("rest: no reply produced for sender %s; sent the apology", sender_id)
-                replies = [apology_for(sender)]
+                answer = APOLOGY if failed else reply_to_silence(text)
+                if answer == APOLOGY:
+                    logger.error("rest: no reply produced for sender %s; sent the apology", sender_id)
+                else:
+                    logger.info("rest: restart command for sender %s; confirmed it", sender_id)
+                replies = [{"recipient_id": sender, "text": answer}]
             return response.json(replies)
 
         return webhook

@@ -19,7 +19,13 @@ work unchanged. Differences, all fixes:
   fresh session, so nobody can join or guess someone else's conversation. Messages go
   to the session bound to the socket, never to a ``session_id`` the client writes in;
 - messages are checked like the REST channel's (non-empty, at most 2000 characters);
-- if processing fails or produces no reply, the user gets the French apology;
+- abuse limits (bot/channels/limits.py): metadata size and nesting depth, messages per
+  minute per conversation and per client address, body size of HTTP polling requests and
+  of websocket messages; each refusal answers in French (``bot_uttered``);
+- a packet that socket.io cannot decode (malformed JSON, JSON nested too deep) gets a
+  French answer instead of silence (`FrenchAsyncServer`);
+- if processing fails or produces no reply, the user gets the French apology (a
+  "/restart" typed by the user gets a French confirmation instead);
 - the channel also serves the demo page and the widget under ``web_path`` (/chat).
 """
 
@@ -59,8 +65,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot.channels.rest import APOLOGY
-from bot.channels.validation import InvalidInput, check_message, optional_metadata
+from bot.channels import limits
+from bot.channels.limits import LimitSettings, MessageGuard
+from bot.channels.rest import APOLOGY, TOO_DEEP, reply_to_silence
+from bot.channels.validation import InvalidInput, check_message, check_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +77,7 @@ ORIGINS_ENV = "WEB_ALLOWED_ORIGINS"
 SECRET_ENV = "WEB_SESSION_SECRET"
 SESSION_TOKEN_EVT = "session_token"
 DEFAULT_TOKEN_TTL_HOURS = 24 * 7
-MAX_METADATA_CHARS = 4000
+UNREADABLE = "Message illisible : il doit contenir un champ « message »."
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 _ORIGIN = re.compile(
     r"^https?://[a-z0-9.\-]+(:[0-9]{1,5})?$|^https?://\[[0-9a-f:]+\](:[0-9]{1,5})?$"
@@ -284,26 +292,32 @@ def resolve_session(data: Any, signer: SessionSigner, persistence: bool = True) 
 # --------------------------------------------------------------------------- messages
 
 
-def parse_user_message(data: Any, metadata_key: str = "metadata") -> Tuple[str, Optional[dict]]:
-    """The text and metadata of a ``user_uttered`` payload; raises InvalidInput."""
+def parse_user_message(
+    data: Any, metadata_key: str = "metadata", settings: Optional[LimitSettings] = None
+) -> Tuple[str, Optional[dict]]:
+    """The text and metadata of a ``user_uttered`` payload; raises InvalidInput.
+
+    Metadata (an object, or a string of JSON as some widgets send it) that is too large
+    or nested too deep is refused in French; metadata that is not an object is dropped."""
     if not isinstance(data, dict):
-        raise InvalidInput(
-            "Message illisible : il doit contenir un champ « message ».",
-            f"user_uttered payload of type {type(data).__name__}",
-        )
+        raise InvalidInput(UNREADABLE, f"user_uttered payload of type {type(data).__name__}")
     text = check_message(data.get("message"))
+    settings = settings or limits.settings()
     metadata: Any = data.get(metadata_key)
     if isinstance(metadata, str):
-        if len(metadata) > MAX_METADATA_CHARS:
+        if len(metadata) > settings.metadata_max_chars:
+            raise InvalidInput(
+                f"Les métadonnées de votre message sont trop volumineuses "
+                f"({settings.metadata_max_chars} caractères au plus) : message ignoré.",
+                f"metadata string of {len(metadata)} characters",
+            )
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
             metadata = None
-        else:
-            try:
-                metadata = json.loads(metadata)
-            except ValueError:
-                metadata = None
-    elif isinstance(metadata, dict) and len(json.dumps(metadata, default=str)) > MAX_METADATA_CHARS:
-        metadata = None
-    return text, optional_metadata(metadata)
+        except RecursionError:
+            raise InvalidInput(TOO_DEEP, "metadata string nested too deeply to decode") from None
+    return text, check_metadata(metadata, settings.metadata_max_chars, settings.metadata_max_depth)
 
 
 class WebsiteOutput(SocketIOOutput):
@@ -357,8 +371,14 @@ class SessionHandlers:
         metadata_key: str = "metadata",
         jwt_key: Optional[str] = None,
         jwt_method: str = "HS256",
+        settings: Optional[LimitSettings] = None,
+        guard: Optional[MessageGuard] = None,
     ) -> None:
         self.sio = sio
+        self.settings = settings or limits.settings()
+        self.guard = guard or limits.shared_guard()
+        # socket id -> client address, for the rate limit per address
+        self.addresses: Dict[str, str] = {}
         self.on_new_message = on_new_message
         self.signer = signer
         self.channel_name = channel_name
@@ -381,11 +401,13 @@ class SessionHandlers:
             if not payload:
                 logger.warning("socketio: refused a connection without a valid JWT")
                 return False
+        self.addresses[sid] = socket_address(environ)
         logger.debug("socketio: socket %s connected", sid)
         return True
 
     async def disconnect(self, sid: str, *_: Any) -> None:
         self.bound.pop(sid, None)
+        self.addresses.pop(sid, None)
         logger.debug("socketio: socket %s disconnected", sid)
 
     async def bind(self, sid: str, data: Any) -> Session:
@@ -419,15 +441,10 @@ class SessionHandlers:
 
     async def user_uttered(self, sid: str, data: Any = None) -> None:
         try:
-            text, metadata = parse_user_message(data, self.metadata_key)
+            text, metadata = parse_user_message(data, self.metadata_key, self.settings)
         except InvalidInput as error:
             logger.warning("socketio: refused message from socket %s: %s", sid, error.log_reason)
-            await self.sio.emit(
-                self.bot_message_evt,
-                {"text": error.user_message},
-                room=sid,
-                namespace=self.namespace,
-            )
+            await self.say(sid, error.user_message)
             return
 
         session_id = self.bound.get(sid)
@@ -438,24 +455,83 @@ class SessionHandlers:
         claimed = data.get("session_id") if isinstance(data, dict) else None
         if claimed and claimed != session_id:
             logger.info("socketio: ignored the session_id written in a message from socket %s", sid)
+        refusal = self.guard.refusal(self.channel_name, session_id, self.addresses.get(sid))
+        if refusal is not None:
+            await self.say(sid, refusal)
+            return
 
         output = WebsiteOutput(self.sio, self.bot_message_evt, self.namespace)
         message = UserMessage(
             text, output, session_id, input_channel=self.channel_name, metadata=metadata
         )
+        failed = False
         try:
             await self.on_new_message(message)
         except asyncio.CancelledError:
+            failed = True
             logger.error("socketio: processing cancelled for session %s…", session_id[:6])
         except Exception:  # noqa: BLE001 - the user must get an answer anyway
+            failed = True
             logger.exception("socketio: processing failed for session %s…", session_id[:6])
         if output.sent == 0:
-            logger.error(
-                "socketio: no reply produced for session %s…; sent the apology", session_id[:6]
-            )
+            answer = APOLOGY if failed else reply_to_silence(text)
+            if answer == APOLOGY:
+                logger.error(
+                    "socketio: no reply produced for session %s…; sent the apology", session_id[:6]
+                )
+            else:
+                logger.info("socketio: restart command in session %s…; confirmed it", session_id[:6])
             await self.sio.emit(
-                self.bot_message_evt, {"text": APOLOGY}, room=session_id, namespace=self.namespace
+                self.bot_message_evt, {"text": answer}, room=session_id, namespace=self.namespace
             )
+
+    async def say(self, sid: str, text: str) -> None:
+        """A French answer to this socket only (refusals: nothing reached the assistant)."""
+        await self.sio.emit(self.bot_message_evt, {"text": text}, room=sid, namespace=self.namespace)
+
+
+def socket_address(environ: Mapping[str, Any]) -> str:
+    """The client's address: python-engineio's Sanic driver writes a fixed REMOTE_ADDR, so
+    read it from the Sanic request it keeps (limits.client_address)."""
+    request = environ.get("sanic.request")
+    if request is not None:
+        return limits.client_address(request)
+    return str(environ.get("REMOTE_ADDR", ""))
+
+
+class FrenchAsyncServer(AsyncServer):
+    """python-socketio's server, answering in French a packet it cannot decode.
+
+    Stock python-socketio raises while decoding (malformed JSON: ValueError; JSON nested
+    too deep: RecursionError) and python-engineio only logs it: the visitor got silence.
+    Here the socket gets a ``bot_uttered`` with a French explanation and the log one line.
+    """
+
+    def __init__(self, *args: Any, bot_message_evt: str = "bot_uttered", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.bot_message_evt = bot_message_evt
+        self.channel_namespace: Optional[str] = None
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except (ValueError, RecursionError) as error:
+            namespace = self.channel_namespace or "/"
+            sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+            logger.warning(
+                "socketio: refused an undecodable packet of %d characters (%s)",
+                len(data) if isinstance(data, (str, bytes)) else 0,
+                type(error).__name__,
+            )
+            if sid is not None:
+                text = TOO_DEEP if isinstance(error, RecursionError) else UNREADABLE_PACKET
+                await self.emit(self.bot_message_evt, {"text": text}, to=sid, namespace=namespace)
+
+
+UNREADABLE_PACKET = (
+    "Message illisible : le widget a envoyé des données mal formées. Rechargez la page et "
+    "réessayez, s'il vous plaît."
+)
 
 
 # --------------------------------------------------------------------------- web assets
@@ -517,6 +593,7 @@ class SocketBlueprint(Blueprint):
         self.ctx.web_path = web_path
 
     def register(self, app: Sanic, options: Dict[Text, Any]) -> None:
+        limits.install_body_limit(app, limits.settings().max_request_bytes)
         self.ctx.sio.attach(app, self.ctx.socketio_path)
         web_path = self.ctx.web_path
         if web_path:
@@ -602,7 +679,13 @@ class WebsiteSocketIOInput(InputChannel):
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.origin_policy)
+        sio = FrenchAsyncServer(
+            async_mode="sanic",
+            cors_allowed_origins=self.origin_policy,
+            max_http_buffer_size=limits.settings().max_request_bytes,
+            bot_message_evt=self.bot_message_evt,
+        )
+        sio.channel_namespace = self.namespace
         self.sio = sio
         webhook = SocketBlueprint(
             sio, self.socketio_path, self.web_path, "website_socketio_webhook", __name__

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Optional
 
@@ -49,3 +50,37 @@ def check_message(value: Any) -> str:
 
 def optional_metadata(value: Any) -> Optional[dict]:
     return value if isinstance(value, dict) else None
+
+
+def nesting_deeper_than(value: Any, max_depth: int) -> bool:
+    """True when dicts and lists nest deeper than `max_depth` (iterative: no RecursionError)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > max_depth:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def metadata_refused(log_reason: str, max_chars: int, max_depth: int) -> InvalidInput:
+    return InvalidInput(
+        "Les métadonnées de votre message sont trop volumineuses ou trop imbriquées "
+        f"({max_chars} caractères et {max_depth} niveaux au plus) : message ignoré.",
+        log_reason,
+    )
+
+
+def check_metadata(value: Any, max_chars: int, max_depth: int) -> Optional[dict]:
+    """The message's metadata when it is a small, shallow JSON object; None when absent or
+    not an object; raises InvalidInput (French) when it is too large or too deep."""
+    if not isinstance(value, dict):
+        return None
+    if nesting_deeper_than(value, max_depth):
+        raise metadata_refused(f"metadata nested deeper than {max_depth} levels", max_chars, max_depth)
+    size = len(json.dumps(value, default=str))
+    if size > max_chars:
+        raise metadata_refused(f"metadata of {size} characters", max_chars, max_depth)
+    return value

@@ -260,7 +260,8 @@ def test_a_message_is_validated_and_cleaned() -> None:
     assert metadata == {"page": "/"}
     assert parse_user_message({"message": "ok", "metadata": "not json"})[1] is None
     assert parse_user_message({"message": "ok", "customData": {"a": 1}}, "customData")[1] == {"a": 1}
-    assert parse_user_message({"message": "ok", "metadata": {"x": "y" * 5000}})[1] is None
+    with pytest.raises(InvalidInput):  # too large: refused in French, no longer dropped silently
+        parse_user_message({"message": "ok", "metadata": {"x": "y" * 5000}})
 
 
 @pytest.mark.parametrize(
