@@ -48,7 +48,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.channels.rest import APOLOGY
+from bot.channels.rest import APOLOGY, reply_to_silence
 from bot.channels.slack_guard import EVENT_MEMORY_SECONDS, SlackRequestGuard, TtlSet
 from bot.channels.slack_text import button_blocks, clean_incoming, fallback_text, to_mrkdwn
 from bot.channels.validation import InvalidInput, check_message, check_sender
@@ -274,15 +274,22 @@ class UrbactSlackInput(SlackInput):
         self, message: UserMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> None:
         output = message.output_channel
+        failed = False
         try:
             await on_new_message(message)
         except asyncio.CancelledError:
+            failed = True
             logger.error("slack: processing cancelled for sender %s", message.sender_id)
         except Exception:  # noqa: BLE001 - the user must get an answer anyway
+            failed = True
             logger.exception("slack: processing failed for sender %s", message.sender_id)
         if isinstance(output, UrbactSlackBot) and output.sent == 0 and output.failed == 0:
-            logger.error("slack: no reply produced for %s; sent the apology", message.sender_id)
-            await output.send_text_message(message.sender_id or "", APOLOGY)
+            answer = APOLOGY if failed else reply_to_silence(message.text or "")
+            if answer == APOLOGY:
+                logger.error("slack: no reply produced for %s; sent the apology", message.sender_id)
+            else:
+                logger.info("slack: restart command from %s; confirmed it", message.sender_id)
+            await output.send_text_message(message.sender_id or "", answer)
 
     async def _reply_directly(self, metadata: Dict[Text, Any], text: Text) -> None:
         output = self.get_output_channel(metadata.get("out_channel"), self._thread_for(metadata))

@@ -21,7 +21,7 @@ import pytest
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
-from bot.channels.rest import APOLOGY
+from bot.channels.rest import APOLOGY, RESTARTED
 from bot.channels.slack import UrbactSlackBot, UrbactSlackInput, resolve_api_base_url
 from tests.support.slack_standin import SlackStandIn, event_payload, free_port, signed_headers
 
@@ -40,12 +40,13 @@ class FakeAssistant:
 
     def __init__(self) -> None:
         self.received: List[UserMessage] = []
+        self.silent = {"silence"}
 
     async def __call__(self, message: UserMessage) -> None:
         self.received.append(message)
         if message.text == "boum":
             raise RuntimeError("the assistant crashed")
-        if message.text == "silence":
+        if message.text in self.silent:
             return
         await message.output_channel.send_text_message(message.sender_id, f"Réponse : {message.text}")
 
@@ -223,6 +224,15 @@ async def test_failure_of_the_assistant_gives_the_apology(server: Server, slack_
     await server.send(event_payload("boum"))
     messages = await slack_api.async_wait_for(lambda m: len(m) == 1)
     assert messages[0].text == APOLOGY.replace("&", "&amp;")
+
+
+async def test_restart_typed_by_the_user_is_confirmed_not_apologised(server: Server, slack_api: SlackStandIn) -> None:
+    # Rasa restarts the conversation and says nothing (no utter_restart in the domain): the
+    # stand-in answers "/restart" with silence, as Rasa's action_restart does.
+    server.assistant.silent.add("/restart")
+    await server.send(event_payload("/restart"))
+    messages = await slack_api.async_wait_for(lambda m: len(m) == 1)
+    assert messages[0].text == RESTARTED.replace("&", "&amp;")
 
 
 async def test_empty_mention_gets_a_hint_without_reaching_the_assistant(
