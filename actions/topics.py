@@ -19,6 +19,7 @@ TOPIC_LABELS: Final[Dict[str, str]] = {
     "ask_history": "Histoire d'URBACT",
     "ask_network_types": "Types de réseaux",
     "ask_network_duration": "Durée d'un réseau",
+    "ask_how_to_join": "Comment rejoindre un réseau",
     "ask_benefits": "Apports pour votre ville",
     "benefit_local_strategy": "Répondre à un enjeu local",
     "benefit_existing_projects": "Renforcer vos projets existants",

@@ -25,7 +25,7 @@ from actions.topics import TOPIC_LABELS  # noqa: E402
 CATALOGUE: Set[str] = {
     # brochure
     "ask_what_is_urbact", "ask_funding_programme", "ask_countries", "ask_governance",
-    "ask_history", "ask_network_types", "ask_network_duration", "ask_benefits",
+    "ask_history", "ask_network_types", "ask_network_duration", "ask_how_to_join", "ask_benefits",
     "benefit_local_strategy", "benefit_existing_projects", "benefit_good_practices",
     "benefit_expertise", "ask_action_plan", "skills_cross_department", "skills_local_actors",
     "skills_promote_territory", "ulg_what", "ulg_mobilise", "ulg_keep_alive",
