@@ -68,8 +68,16 @@ class AnswerSearch:
         self.chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2)
         texts = [d.text for d in self.documents]
         self.matrix = self._stack(self.words.fit_transform(texts), self.chars.fit_transform(texts))
-        self.doc_intent = np.array([self._intent_index[d.intent] for d in self.documents])
-        self.doc_is_answer = np.array([d.is_answer for d in self.documents])
+        self._matrix_t = self.matrix.T.tocsr()  # query @ matrix_t only reads the query's columns
+        # Positions of each topic's sentences and answers in the matrix, computed once.
+        self._sentences = {
+            name: np.array([i for i, d in enumerate(self.documents) if d.intent == name and not d.is_answer], dtype=int)
+            for name in self.intents
+        }
+        self._answers = {
+            name: np.array([i for i, d in enumerate(self.documents) if d.intent == name and d.is_answer], dtype=int)
+            for name in self.intents
+        }
 
     @staticmethod
     def _stack(words: sp.spmatrix, chars: sp.spmatrix) -> sp.csr_matrix:
@@ -83,16 +91,18 @@ class AnswerSearch:
         """Score of every topic for an already normalised message (0..1)."""
         if not text.strip():
             return {name: 0.0 for name in self.intents}
-        query = self._stack(self.words.transform([text]), self.chars.transform([text]))
-        similarity = (self.matrix @ query.T).toarray().ravel()
+        query = sp.hstack([self.words.transform([text]), self.chars.transform([text])]).tocsr()
+        norm = float(np.sqrt(query.data @ query.data)) or 1.0
+        similarity = (query @ self._matrix_t).toarray().ravel() / norm
         result: Dict[str, float] = {}
-        for name, index in self._intent_index.items():
-            mask = self.doc_intent == index
-            sentences = np.sort(similarity[mask & ~self.doc_is_answer])[::-1][:TOP_K]
-            answers = similarity[mask & self.doc_is_answer]
+        for name in self.intents:
+            sentences = similarity[self._sentences[name]]
+            if sentences.size > TOP_K:
+                sentences = np.partition(sentences, -TOP_K)[-TOP_K:]
             best = float(sentences.mean()) if sentences.size else 0.0
+            answers = self._answers[name]
             if answers.size:
-                best = max(best, self.answer_weight * float(answers.max()))
+                best = max(best, self.answer_weight * float(similarity[answers].max()))
             result[name] = best
         return result
 

@@ -194,6 +194,10 @@ class IntentRescue(GraphComponent, IntentClassifier):
     def _rescue(self, message: Message, text: str) -> None:
         ranking = message.get(INTENT_RANKING_KEY) or []
         diet = [(str(r.get("name")), float(r.get("confidence") or 0.0)) for r in ranking]
+        if diet and diet[0][1] >= self.config["diet_threshold"] and (
+            len(diet) < 2 or diet[0][1] - diet[1][1] >= self.config["ambiguity"]
+        ):
+            return  # DIET is sure: no search (it costs a few milliseconds)
         assert self.search is not None
         search = self.search.ranking(normalise(text, spans_of(message)))
         named = any(s.entity in ("city", "network", "country") for s in spans_of(message))
