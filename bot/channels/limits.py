@@ -5,7 +5,8 @@ address, no text):
 
 - body size of every HTTP request to the Rasa server (Sanic accepts 100 MB by default):
   ``MAX_REQUEST_BYTES``, installed on the Sanic app when a channel registers
-  (`install_body_limit`), answered with a French 413;
+  (`install_body_limit`), answered with a French 413; the same bound applies to socket.io
+  websocket frames (Sanic and python-engineio close the connection: no answer possible);
 - ``metadata`` of a message: at most ``METADATA_MAX_CHARS`` characters of JSON and
   ``METADATA_MAX_DEPTH`` levels of nesting (checked in bot/channels/validation.py);
 - messages per minute per conversation (``RATE_LIMIT_PER_CONVERSATION``) and per client
@@ -195,6 +196,8 @@ def install_body_limit(app: Sanic, max_bytes: int) -> None:
     the channels (before the server starts) applies to every request of the server.
     """
     app.config.REQUEST_MAX_SIZE = max_bytes
+    # socket.io over websocket: a larger frame closes the connection (protocol error 1009)
+    app.config.WEBSOCKET_MAX_SIZE = max_bytes
     installed: Dict[str, Any] = app.ctx.__dict__
     if installed.get("urbact_body_limit"):
         return

@@ -363,5 +363,6 @@ async def test_rasa_start_up_installs_the_body_limit_from_our_channels() -> None
     Sanic.test_mode = True
     app = configure_app([FrenchRestInput(), WebsiteSocketIOInput(web_path=None)], enable_api=False)
     assert app.config.REQUEST_MAX_SIZE == LimitSettings().max_request_bytes  # not Sanic's 100 MB
+    assert app.config.WEBSOCKET_MAX_SIZE == LimitSettings().max_request_bytes
     answer = app.error_handler.lookup(PayloadTooLarge("x"), None)(None, PayloadTooLarge("x"))
     assert answer.status == 413 and "trop volumineuse" in json.loads(answer.body)["error"]
