@@ -89,14 +89,11 @@ def decide(
     `has_entity`: the message names a city, network or country; intents listed in
     `needs_entity` (a bare follow-up such as `inform`) are only chosen then.
     """
-    if diet:
-        top = diet[0][1]
-        second = diet[1][1] if len(diet) > 1 else 0.0
-        if top >= config["diet_threshold"] and top - second >= config["ambiguity"]:
-            return None
     excluded = set(config["never_rescue_to"])
     if not has_entity:
         excluded |= set(config["needs_entity"])
+    if diet and diet_is_sure(diet, config, excluded):
+        return None
     diet_conf = dict(diet)
     weight = float(config["weight"])
     mixed = sorted(
@@ -114,6 +111,19 @@ def decide(
     if best[2] >= config["min_search"] and best[1] - runner_up[1] >= config["margin"]:
         return best[0], best[1]
     return None
+
+
+def diet_is_sure(diet: Sequence[Tuple[str, float]], config: Dict[str, Any], excluded: set) -> bool:
+    """DIET's best intent is confident, clear of the second, and possible here.
+
+    A bare follow-up (`inform`) with no place named is not: "et c'est financé par qui ?"
+    continues a brochure answer, which the search finds.
+    """
+    top = diet[0][1]
+    second = diet[1][1] if len(diet) > 1 else 0.0
+    if diet[0][0] in excluded and diet[0][0] in config["needs_entity"]:
+        return False
+    return top >= config["diet_threshold"] and top - second >= config["ambiguity"]
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -194,13 +204,12 @@ class IntentRescue(GraphComponent, IntentClassifier):
     def _rescue(self, message: Message, text: str) -> None:
         ranking = message.get(INTENT_RANKING_KEY) or []
         diet = [(str(r.get("name")), float(r.get("confidence") or 0.0)) for r in ranking]
-        if diet and diet[0][1] >= self.config["diet_threshold"] and (
-            len(diet) < 2 or diet[0][1] - diet[1][1] >= self.config["ambiguity"]
-        ):
+        named = any(s.entity in ("city", "network", "country") for s in spans_of(message))
+        excluded = set(self.config["never_rescue_to"]) | (set() if named else set(self.config["needs_entity"]))
+        if diet and diet_is_sure(diet, self.config, excluded):
             return  # DIET is sure: no search (it costs a few milliseconds)
         assert self.search is not None
         search = self.search.ranking(normalise(text, spans_of(message)))
-        named = any(s.entity in ("city", "network", "country") for s in spans_of(message))
         decision = decide(diet, search, self.config, named)
         record: Dict[str, Any] = {
             "rescued": False,

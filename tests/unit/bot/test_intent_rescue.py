@@ -87,3 +87,10 @@ def test_a_bare_follow_up_intent_needs_a_named_place() -> None:
     search = [("inform", 0.6), ("myth_time", 0.2)]
     assert decide(diet, search, CONFIG) is None
     assert decide(diet, search, CONFIG, has_entity=True)[0] == "inform"  # type: ignore[index]
+
+
+def test_a_confident_bare_follow_up_without_a_place_is_searched() -> None:
+    diet = [("inform", 0.9), ("ask_funding_programme", 0.05)]
+    search = [("ask_funding_programme", 0.5), ("inform", 0.45)]
+    assert decide(diet, search, CONFIG)[0] == "ask_funding_programme"  # type: ignore[index]
+    assert decide(diet, search, CONFIG, has_entity=True) is None  # "et à Grenoble ?" stays inform
