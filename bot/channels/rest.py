@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
@@ -57,14 +58,14 @@ RESTARTED = (
     "réseaux de villes ?"
 )
 # Rasa's commands that end in silence by design (ActionRestart says utter_restart only
-# when the domain has it; action_session_start says nothing).
-SILENT_COMMANDS = frozenset({"/restart", "/session_start"})
+# when the domain has it; action_session_start says nothing), with or without entities.
+SILENT_COMMAND = re.compile(r"/(restart|session_start)(\{.*\})?", re.IGNORECASE | re.DOTALL)
 
 
 def reply_to_silence(text: Text) -> Text:
     """What to say when processing succeeded without a reply: a confirmation after a
     restart command typed by the user, the apology otherwise."""
-    return RESTARTED if text.strip().lower() in SILENT_COMMANDS else APOLOGY
+    return RESTARTED if SILENT_COMMAND.fullmatch(text.strip()) else APOLOGY
 
 
 def apology_for(sender_id: Text) -> Dict[Text, Any]:

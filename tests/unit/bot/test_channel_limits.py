@@ -35,7 +35,7 @@ from bot.channels.limits import (  # noqa: E402
     RateLimiter,
     body_too_large_message,
 )
-from bot.channels.rest import APOLOGY, RESTARTED, TOO_DEEP, FrenchRestInput  # noqa: E402
+from bot.channels.rest import APOLOGY, RESTARTED, TOO_DEEP, FrenchRestInput, reply_to_silence  # noqa: E402
 from bot.channels.socketio import (  # noqa: E402
     UNREADABLE_PACKET,
     SessionHandlers,
@@ -207,6 +207,16 @@ async def test_loopback_is_not_limited_per_address() -> None:
 async def test_restart_typed_by_the_user_is_confirmed_not_apologised(rest: Rest) -> None:
     status, answer, _ = await rest.post({"sender": "t1", "message": "/restart"})
     assert (status, answer) == (200, [{"recipient_id": "t1", "text": RESTARTED}])
+
+
+@pytest.mark.parametrize("text", ["/restart", " /RESTART ", '/restart{"x": 1}', "/session_start"])
+def test_restart_commands_are_recognised(text: str) -> None:
+    assert reply_to_silence(text) == RESTARTED
+
+
+@pytest.mark.parametrize("text", ["restart", "/restarting", "/restart please", "/greet", "bonjour"])
+def test_other_silences_get_the_apology(text: str) -> None:
+    assert reply_to_silence(text) == APOLOGY
 
 
 async def test_a_failure_after_restart_still_gets_the_apology() -> None:
