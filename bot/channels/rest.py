@@ -68,10 +68,6 @@ def reply_to_silence(text: Text) -> Text:
     return RESTARTED if SILENT_COMMAND.fullmatch(text.strip()) else APOLOGY
 
 
-def apology_for(sender_id: Text) -> Dict[Text, Any]:
-    return {"recipient_id": sender_id, "text": APOLOGY}
-
-
 def conversation_id(sender: Text) -> Text:
     """The conversation of a REST sender: its own namespace, apart from other channels."""
     return CONVERSATION_PREFIX + sender
