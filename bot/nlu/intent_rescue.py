@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Text, Tuple
 
 import yaml
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -78,20 +79,51 @@ def documents_from(training_data: TrainingData, domain_file: Optional[Path]) -> 
     return documents
 
 
+@dataclass(frozen=True)
+class Clues:
+    """What the message itself says about which intents are possible."""
+
+    named: bool = False  # a city, network or country is named
+    long: bool = False  # more words than a greeting or a thank-you alone
+
+
+def clues_of(message: Message, text: str, config: Dict[str, Any]) -> Clues:
+    named = any(s.entity in ("city", "network", "country") for s in spans_of(message))
+    return Clues(named, len(normalise(text).split()) > int(config["courtesy_max_words"]))
+
+
+def excluded_intents(config: Dict[str, Any], clues: Clues) -> Set[str]:
+    """Intents the rescue never picks for this message.
+
+    A bare follow-up (`inform`) needs a place named ("et à Grenoble ?"); a greeting or a
+    thank-you cannot be the point of a long message ("bonjour, est-ce que Lons-le-Saunier
+    fait partie d'un réseau ?").
+    """
+    excluded = set(config["never_rescue_to"])
+    if not clues.named:
+        excluded |= set(config["needs_entity"])
+    if clues.long:
+        excluded |= set(config["courtesy"])
+    return excluded
+
+
+def diet_is_sure(diet: Sequence[Tuple[str, float]], config: Dict[str, Any], excluded: Set[str]) -> bool:
+    """DIET's best intent is confident, clear of the second, and possible for this message."""
+    if diet[0][0] in excluded - set(config["never_rescue_to"]):
+        return False
+    top = diet[0][1]
+    second = diet[1][1] if len(diet) > 1 else 0.0
+    return top >= config["diet_threshold"] and top - second >= config["ambiguity"]
+
+
 def decide(
     diet: Sequence[Tuple[str, float]],
     search: Sequence[Tuple[str, float]],
     config: Dict[str, Any],
-    has_entity: bool = False,
+    clues: Clues = Clues(),
 ) -> Optional[Tuple[str, float]]:
-    """The rescued intent and its mixed score, or None when DIET stands or nothing is clear.
-
-    `has_entity`: the message names a city, network or country; intents listed in
-    `needs_entity` (a bare follow-up such as `inform`) are only chosen then.
-    """
-    excluded = set(config["never_rescue_to"])
-    if not has_entity:
-        excluded |= set(config["needs_entity"])
+    """The rescued intent and its mixed score, or None when DIET stands or nothing is clear."""
+    excluded = excluded_intents(config, clues)
     if diet and diet_is_sure(diet, config, excluded):
         return None
     diet_conf = dict(diet)
@@ -113,19 +145,6 @@ def decide(
     return None
 
 
-def diet_is_sure(diet: Sequence[Tuple[str, float]], config: Dict[str, Any], excluded: set) -> bool:
-    """DIET's best intent is confident, clear of the second, and possible here.
-
-    A bare follow-up (`inform`) with no place named is not: "et c'est financé par qui ?"
-    continues a brochure answer, which the search finds.
-    """
-    top = diet[0][1]
-    second = diet[1][1] if len(diet) > 1 else 0.0
-    if diet[0][0] in excluded and diet[0][0] in config["needs_entity"]:
-        return False
-    return top >= config["diet_threshold"] and top - second >= config["ambiguity"]
-
-
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class IntentRescue(GraphComponent, IntentClassifier):
     """Second opinion from the assistant's own sentences and answers when DIET hesitates."""
@@ -142,6 +161,8 @@ class IntentRescue(GraphComponent, IntentClassifier):
             "margin": 0.05,
             "never_rescue_to": ["affirm", "deny", "quiz_answer_info", "quiz_answer_intox"],
             "needs_entity": ["inform"],
+            "courtesy": ["greet", "thank", "goodbye"],
+            "courtesy_max_words": 8,
         }
 
     def __init__(
@@ -204,13 +225,12 @@ class IntentRescue(GraphComponent, IntentClassifier):
     def _rescue(self, message: Message, text: str) -> None:
         ranking = message.get(INTENT_RANKING_KEY) or []
         diet = [(str(r.get("name")), float(r.get("confidence") or 0.0)) for r in ranking]
-        named = any(s.entity in ("city", "network", "country") for s in spans_of(message))
-        excluded = set(self.config["never_rescue_to"]) | (set() if named else set(self.config["needs_entity"]))
-        if diet and diet_is_sure(diet, self.config, excluded):
+        clues = clues_of(message, text, self.config)
+        if diet and diet_is_sure(diet, self.config, excluded_intents(self.config, clues)):
             return  # DIET is sure: no search (it costs a few milliseconds)
         assert self.search is not None
         search = self.search.ranking(normalise(text, spans_of(message)))
-        decision = decide(diet, search, self.config, named)
+        decision = decide(diet, search, self.config, clues)
         record: Dict[str, Any] = {
             "rescued": False,
             "diet_intent": diet[0][0] if diet else None,

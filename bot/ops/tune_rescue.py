@@ -73,12 +73,13 @@ def rescue_component(agent: Any) -> Any:
     raise RuntimeError("IntentRescue is not in this model's pipeline")
 
 
-def observe(model: Path, texts: Sequence[str]) -> List[Tuple[List[Tuple[str, float]], List[Tuple[str, float]], bool]]:
-    """(DIET ranking, search ranking, has a city/network entity) for each text."""
+def observe(model: Path, texts: Sequence[str]) -> List[Tuple[List[Tuple[str, float]], List[Tuple[str, float]], Any]]:
+    """(DIET ranking, search ranking, clues) for each text."""
     import structlog
     from rasa.core.agent import Agent
 
     from bot.nlu.answer_search import Span, normalise
+    from bot.nlu.intent_rescue import Clues
 
     logging.getLogger("rasa").setLevel(logging.WARNING)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
@@ -86,30 +87,30 @@ def observe(model: Path, texts: Sequence[str]) -> List[Tuple[List[Tuple[str, flo
     rescue = rescue_component(agent)
     rescue.config = {**rescue.config, "min_search": 99.0}  # observe DIET alone
 
-    async def run() -> List[Tuple[List[Tuple[str, float]], List[Tuple[str, float]], bool]]:
+    async def run() -> List[Tuple[List[Tuple[str, float]], List[Tuple[str, float]], Any]]:
         seen = []
         for text in texts:
             parsed = await agent.parse_message(text)
             diet = [(r["name"], float(r["confidence"])) for r in parsed.get("intent_ranking", []) if r["name"] != "nlu_fallback"]
             spans = [Span(e["start"], e["end"], e["entity"]) for e in parsed.get("entities", []) if "start" in e]
             search = rescue.search.ranking(normalise(text, spans))
-            seen.append((diet, search, any(s.entity in ("city", "network", "country") for s in spans)))
+            named = any(s.entity in ("city", "network", "country") for s in spans)
+            long = len(normalise(text).split()) > int(rescue.config["courtesy_max_words"])
+            seen.append((diet, search, Clues(named, long)))
         return seen
 
     return asyncio.run(run())
 
 
 def outcome(
-    diet: List[Tuple[str, float]], search: List[Tuple[str, float]], has_entity: bool, config: Dict[str, Any]
+    diet: List[Tuple[str, float]], search: List[Tuple[str, float]], clues: Any, config: Dict[str, Any]
 ) -> Optional[str]:
-    from bot.nlu.intent_rescue import decide
+    from bot.nlu.intent_rescue import decide, diet_is_sure, excluded_intents
 
-    decision = decide(diet, search, config, has_entity)
+    decision = decide(diet, search, config, clues)
     if decision is not None:
         return decision[0]
-    top = diet[0][1] if diet else 0.0
-    second = diet[1][1] if len(diet) > 1 else 0.0
-    if top < config["diet_threshold"] or top - second < config["ambiguity"]:
+    if not diet or not diet_is_sure(diet, config, excluded_intents(config, clues)):
         return None  # fallback
     return diet[0][0]
 
@@ -127,8 +128,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for weight, min_search, margin in itertools.product(*GRID.values()):
         config = {**base, "weight": weight, "min_search": min_search, "margin": margin}
         right = rephrase = 0
-        for (kind, _), (diet, search, has_entity) in zip(turns, seen):
-            decided = outcome(diet, search, has_entity, config)
+        for (kind, _), (diet, search, clues) in zip(turns, seen):
+            decided = outcome(diet, search, clues, config)
             rephrase += decided is None
             right += decided in KIND_INTENTS[kind]
         results.append((right, -rephrase, weight, min_search, margin))

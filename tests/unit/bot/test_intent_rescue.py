@@ -10,7 +10,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.answer_search import AnswerSearch, Document, Span, normalise
-from bot.nlu.intent_rescue import IntentRescue, decide, documents_from, response_texts
+from bot.nlu.intent_rescue import Clues, IntentRescue, decide, documents_from, response_texts
 
 CONFIG = IntentRescue.get_default_config()
 
@@ -86,11 +86,18 @@ def test_a_bare_follow_up_intent_needs_a_named_place() -> None:
     diet = [("myth_time", 0.30), ("inform", 0.28)]
     search = [("inform", 0.6), ("myth_time", 0.2)]
     assert decide(diet, search, CONFIG) is None
-    assert decide(diet, search, CONFIG, has_entity=True)[0] == "inform"  # type: ignore[index]
+    assert decide(diet, search, CONFIG, Clues(named=True))[0] == "inform"  # type: ignore[index]
 
 
 def test_a_confident_bare_follow_up_without_a_place_is_searched() -> None:
     diet = [("inform", 0.9), ("ask_funding_programme", 0.05)]
     search = [("ask_funding_programme", 0.5), ("inform", 0.45)]
     assert decide(diet, search, CONFIG)[0] == "ask_funding_programme"  # type: ignore[index]
-    assert decide(diet, search, CONFIG, has_entity=True) is None  # "et à Grenoble ?" stays inform
+    assert decide(diet, search, CONFIG, Clues(named=True)) is None  # "et à Grenoble ?" stays inform
+
+
+def test_a_long_message_is_not_just_a_greeting() -> None:
+    diet = [("greet", 0.95), ("ask_city_networks", 0.03)]
+    search = [("greet", 0.5), ("ask_city_networks", 0.45)]
+    assert decide(diet, search, CONFIG) is None  # "bonjour !"
+    assert decide(diet, search, CONFIG, Clues(named=True, long=True))[0] == "ask_city_networks"  # type: ignore[index]
