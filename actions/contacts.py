@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from rasa_sdk.events import FollowupAction
+
 from actions.base import Context, DatabaseAction
+from actions.text import fold
 from actions.formatting import FRANCE_URL, GET_INVOLVED_URL, button, country_name, in_country
 from actions.normalize import country_resolver
 
 Events = list[dict[str, Any]]
 _COUNTRIES = country_resolver()
+# "qui d'autre en France ?", "et en France qui a fait ça ?": a follow-up on the last list.
+_FOLLOW_UP = re.compile(r"\b(autres?|qui a fait|qui l'a fait|qui en fait partie)\b")
 
 
 class ActionContactPoint(DatabaseAction):
@@ -19,6 +25,9 @@ class ActionContactPoint(DatabaseAction):
         return "action_contact_point"
 
     async def answer(self, ctx: Context) -> Events:
+        text = fold(str((ctx.tracker.latest_message or {}).get("text") or "")[:300])
+        if _FOLLOW_UP.search(text) and ctx.slot("last_query"):
+            return [FollowupAction("action_inform")]
         code = "FR"
         for value in ctx.entity_values("country")[:3]:
             res = _COUNTRIES.resolve(value)

@@ -613,14 +613,20 @@ class ActionNetworkLead(DatabaseAction):
 
     @staticmethod
     async def _led_by_last_city(ctx: Context) -> Optional[Events]:
-        """"Lequel elle pilote ?" after the networks of a city: the ones it leads."""
+        """The networks a city leads: "agen elle pilote quoi ?", or "lequel elle pilote ?"
+        after the networks of a city."""
         if ctx.has_entity("network") or ordinal_in((ctx.tracker.latest_message or {}).get("text")) is not None:
             return None
-        last = read_last_query(ctx)
-        if not last or last["a"] != "city":
-            return None
-        city = await ctx.repo.get_city(last["c"])
-        if city is None or len(city.memberships) < 2:
+        named = read_entity(ctx, "city") if ctx.has_entity("city") else None
+        if named and named[0] == "city" and named[1].found and named[1].value:
+            slug, single_is_enough = named[1].value, True
+        else:
+            last = read_last_query(ctx)
+            if not last or last["a"] != "city":
+                return None
+            slug, single_is_enough = last["c"], False
+        city = await ctx.repo.get_city(slug)
+        if city is None or not city.memberships or (len(city.memberships) < 2 and not single_is_enough):
             return None
         led = [m.network for m in city.memberships if m.role == "lead"]
         if not led:
@@ -643,8 +649,12 @@ class ActionNetworkPartners(DatabaseAction):
 
     async def answer(self, ctx: Context) -> Events:
         country = read_entity(ctx, "country") if not ctx.has_entity("network") else None
-        if country and country[1].found and read_last_query(ctx) is None:  # "des villes belges ?"
-            return await show_search(ctx, {"country": country[1].value})
+        if country and country[1].found:
+            last = read_last_query(ctx)
+            if last and last["a"] in ("details", "lead", "partners"):  # "des villes françaises dedans ?"
+                return await show_partners(ctx, last["n"], 0, last.get("x"), country=country[1].value)
+            if last is None:  # "des villes belges ?"
+                return await show_search(ctx, {"country": country[1].value})
         slug, exclude = await resolve_network_or_ask(ctx, "ask_network_partners")
         return await show_partners(ctx, slug, 0, exclude) if slug else [SlotSet("network", None)]
 

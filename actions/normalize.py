@@ -351,6 +351,8 @@ _QUESTION_WORDS = frozenset(
     autre autres concerne concernant connais connaissez detail details engage engagee engages
     implique impliquee impliques liste lister montre montrez presente presentation role
     ete etait etaient avez avoir ont eu sait partie parties fait font actuellement aujourd'hui deja encore egalement aussi bien merci bonjour s'il plait
+    dedans dessus la-dedans ici par francaises ceux celles celui lequel laquelle lesquels lesquelles
+    dont travaille travaillent bosse bossent premier premiere deuxieme second dernier derniere
     """.split()
 )
 _NAME_TOKENS = re.compile(r"[^\W\d_][\w'’\-]*", re.UNICODE)

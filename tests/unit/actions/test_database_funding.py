@@ -116,3 +116,12 @@ async def test_last_call_of_a_programme(repo):  # type: ignore[no-untyped-def]
     result = await run_action(ActionLastCall(repo.factory(), clock=fixed_clock(TODAY)), "ask_last_call",
                               text="le dernier appel d'urbact iii c'etait quand ?")
     assert "URBACT III" in result.text and "URBACT IV –" not in result.text.split("\n")[0]
+
+
+async def test_who_else_in_france_after_a_list_is_a_follow_up_not_the_contact_point(repo):  # type: ignore[no-untyped-def]
+    result = await run_action(ActionContactPoint(repo.factory()), "ask_contact_point", [("country", "France")],
+                              {"last_query": '{"a":"details","n":"biocanteens","o":0}'}, text="qui d'autre en france ?")
+    assert result.events == [{"event": "followup", "timestamp": None, "name": "action_inform"}] and not result.messages
+    plain = await run_action(ActionContactPoint(repo.factory()), "ask_contact_point", [("country", "France")],
+                             {"last_query": '{"a":"details","n":"biocanteens","o":0}'}, text="qui contacter en france ?")
+    assert "ANCT" in plain.text

@@ -321,3 +321,30 @@ async def test_which_network_the_last_city_leads(repo):  # type: ignore[no-untyp
     result = await run_action(ActionNetworkLead(repo.factory()), "ask_network_lead", [], city.slots,
                               text="lequel elle pilote ?")
     assert result.text.startswith("Mouans-Sartoux est chef de file de") and "BioCanteens" in result.text
+
+
+async def test_networks_led_by_a_named_city(repo):  # type: ignore[no-untyped-def]
+    result = await run_action(ActionNetworkLead(repo.factory()), "ask_network_lead", [("city", "agen")],
+                              text="agen elle pilote quoi ?")
+    assert result.text.startswith("Agen est chef de file de") and "agen" not in result.text.split("\n")[0][1:].lower().replace("agen est", "")
+
+
+async def test_french_partners_of_the_last_network(repo):  # type: ignore[no-untyped-def]
+    first = await run_action(ActionNetworkDetails(repo.factory()), "ask_network_details", [("network", "BioCanteens")])
+    result = await run_action(ActionNetworkPartners(repo.factory()), "ask_network_partners", [("country", "France")],
+                              first.slots, text="y a des villes francaises dedans ?")
+    assert result.text.startswith("Dans BioCanteens, ma base compte")
+    partners = await run_action(ActionNetworkPartners(repo.factory()), "ask_network_partners", [], first.slots,
+                                text="qui d'autre est dedans ?")
+    assert "dedans" not in partners.text and "BioCanteens" in partners.text
+
+
+async def test_countries_answer_names_the_cities_of_a_named_country(repo):  # type: ignore[no-untyped-def]
+    from actions.countries import ActionCountries
+
+    result = await run_action(ActionCountries(repo.factory()), "ask_countries", [("country", "norvegiennes")],
+                              text="des villes norvegiennes dans urbact ?")
+    assert result.messages[0]["response"] == "utter_ask_countries"
+    assert "Norvège" in result.text and "– avec " in result.text
+    plain = await run_action(ActionCountries(repo.factory()), "ask_countries", [], text="quels pays ?")
+    assert [m["response"] for m in plain.messages] == ["utter_ask_countries"]
