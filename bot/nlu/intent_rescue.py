@@ -15,27 +15,24 @@ the rephrase action and the evaluation).
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Set, Text, Tuple
 
 import yaml
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.answer_search import AnswerSearch, Document, Span, normalise
+from bot.nlu.json_state import JsonStateComponent
 
 logger = logging.getLogger(__name__)
 
-INDEX_FILE = "answer_search.json"
 OUTPUT_KEY = "answer_search"
 
 
@@ -146,7 +143,7 @@ def decide(
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class IntentRescue(GraphComponent, IntentClassifier):
+class IntentRescue(JsonStateComponent, IntentClassifier):
     """Second opinion from the assistant's own sentences and answers when DIET hesitates."""
 
     @staticmethod
@@ -165,53 +162,17 @@ class IntentRescue(GraphComponent, IntentClassifier):
             "courtesy_max_words": 8,
         }
 
-    def __init__(
-        self,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        search: Optional[AnswerSearch] = None,
-    ) -> None:
-        self.config = {**self.get_default_config(), **config}
-        self._model_storage = model_storage
-        self._resource = resource
-        self.search = search
+    STATE_FILE = "answer_search.json"
+    MISSING_STATE = "DIET alone decides"
 
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "IntentRescue":
-        return cls(config, model_storage, resource)
-
-    @classmethod
-    def load(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> "IntentRescue":
-        try:
-            with model_storage.read_from(resource) as path:
-                data = json.loads((path / INDEX_FILE).read_text(encoding="utf-8"))
-            search: Optional[AnswerSearch] = AnswerSearch.from_json(data)
-        except (ValueError, OSError) as error:
-            logger.error("Answer search index missing from the model (%s): DIET alone decides.", error)
-            search = None
-        return cls(config, model_storage, resource, search)
+    def set_state(self, state: Any) -> None:
+        self.search: Optional[AnswerSearch] = AnswerSearch.from_json(state) if state else None
 
     def train(self, training_data: TrainingData) -> Resource:
         domain_file = self.config.get("domain_file")
         documents = documents_from(training_data, Path(domain_file) if domain_file else None)
         self.search = AnswerSearch(documents, float(self.config["answer_weight"]))
-        with self._model_storage.write_to(self._resource) as path:
-            (path / INDEX_FILE).write_text(json.dumps(self.search.to_json(), ensure_ascii=False), encoding="utf-8")
-        return self._resource
+        return self.persist(self.search.to_json())
 
     def process(self, messages: List[Message]) -> List[Message]:
         if self.search is None:

@@ -13,24 +13,21 @@ found in a sentence where it is just a word.
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any, Dict, Iterable, List, Optional, Set, Text
+from typing import Any, Dict, Iterable, List, Set, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.json_state import JsonStateComponent
 from bot.nlu.kb_names import ENTITY_PRIORITY, NamesFile, words_of
 
 logger = logging.getLogger(__name__)
 
-COMMON_WORDS_FILE = "common_words.json"
 KB_ENTITIES = frozenset(ENTITY_PRIORITY)
 
 
@@ -59,58 +56,23 @@ def merge_entities(existing: List[Dict[Text, Any]], found: List[Dict[Text, Any]]
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
-class KnowledgeBaseEntityExtractor(GraphComponent, EntityExtractorMixin):
+class KnowledgeBaseEntityExtractor(JsonStateComponent, EntityExtractorMixin):
     """Finds the knowledge base's names in messages; the names file is read at run time."""
 
-    def __init__(
-        self,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        common_words: Optional[Iterable[str]] = None,
-    ) -> None:
-        self._config = config
-        self._model_storage = model_storage
-        self._resource = resource
-        self.common_words = sorted(set(common_words or ()))
+    STATE_FILE = "common_words.json"
+    MISSING_STATE = "every name may match, even an everyday word"
+
+    def set_state(self, state: Any) -> None:
+        self.common_words = sorted({str(w) for w in state or []})
         self.names = NamesFile(common_words=self.common_words)
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {}
 
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "KnowledgeBaseEntityExtractor":
-        return cls(config, model_storage, resource)
-
-    @classmethod
-    def load(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> "KnowledgeBaseEntityExtractor":
-        try:
-            with model_storage.read_from(resource) as path:
-                words = json.loads((path / COMMON_WORDS_FILE).read_text(encoding="utf-8"))
-        except (ValueError, OSError) as error:
-            logger.warning("No ordinary-word list in the model (%s): every name may match.", error)
-            words = []
-        return cls(config, model_storage, resource, words)
-
     def train(self, training_data: TrainingData) -> Resource:
-        self.common_words = sorted(ordinary_words(training_data.training_examples))
-        with self._model_storage.write_to(self._resource) as path:
-            (path / COMMON_WORDS_FILE).write_text(json.dumps(self.common_words), encoding="utf-8")
-        return self._resource
+        self.set_state(ordinary_words(training_data.training_examples))
+        return self.persist(self.common_words)
 
     def process(self, messages: List[Message]) -> List[Message]:
         index = self.names.index()

@@ -1,0 +1,76 @@
+"""Our trainable NLU components train, persist, load and process through Rasa's own storage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.intent_rescue import IntentRescue
+from bot.nlu.kb_entities import KnowledgeBaseEntityExtractor
+
+EXAMPLES = [
+    ("on n'a pas le temps pour ça", "myth_time"),
+    ("nos agents sont débordés", "myth_time"),
+    ("cela prend trop de temps", "myth_time"),
+    ("faut-il parler anglais ?", "myth_english"),
+    ("notre équipe ne parle pas anglais", "myth_english"),
+    ("on baragouine l'anglais", "myth_english"),
+    ("un roman à lire", "out_of_scope"),
+]
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> LocalModelStorage:
+    (tmp_path / "model").mkdir()
+    return LocalModelStorage(tmp_path / "model")
+
+
+def context() -> ExecutionContext:
+    return ExecutionContext(GraphSchema({}), "test")
+
+
+def training_data() -> TrainingData:
+    return TrainingData([Message.build(text, intent) for text, intent in EXAMPLES])
+
+
+def test_entity_extractor_round_trip(storage: LocalModelStorage, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    names = tmp_path / "kb_names.json"
+    names.write_text(json.dumps({"version": 1, "entities": {"city": [{"value": "Roman", "names": ["Roman"]},
+                                                                   {"value": "Agen", "names": ["Agen"]}]}}))
+    monkeypatch.setenv("KB_NAMES_FILE", str(names))
+    resource = Resource("kb")
+    trained = KnowledgeBaseEntityExtractor.create({}, storage, resource, context())
+    trained.train(training_data())
+    assert "roman" in trained.common_words
+    loaded = KnowledgeBaseEntityExtractor.load({}, storage, resource, context())
+    message = Message({TEXT: "un roman sur agen"})
+    loaded.process([message])
+    assert [(e["entity"], e["value"]) for e in message.get(ENTITIES)] == [("city", "Agen")]
+
+
+def test_intent_rescue_round_trip(storage: LocalModelStorage) -> None:
+    resource = Resource("rescue")
+    config = {"domain_file": None}
+    IntentRescue.create(config, storage, resource, context()).train(training_data())
+    loaded = IntentRescue.load(config, storage, resource, context())
+    message = Message({TEXT: "franchement au service on baragouine trois mots d'anglais"})
+    message.set(INTENT, {"name": "myth_time", "confidence": 0.3})
+    message.set(INTENT_RANKING_KEY, [{"name": "myth_time", "confidence": 0.3}, {"name": "myth_english", "confidence": 0.28}])
+    loaded.process([message])
+    assert message.get(INTENT)["name"] == "myth_english"
+    assert message.get("answer_search")["rescued"] is True
+
+
+def test_missing_state_is_logged_not_fatal(storage: LocalModelStorage, caplog) -> None:  # type: ignore[no-untyped-def]
+    loaded = IntentRescue.load({}, storage, Resource("never-trained"), context())
+    assert loaded.search is None and "DIET alone decides" in caplog.text
+    message = Message({TEXT: "bonjour"})
+    assert loaded.process([message]) == [message]
