@@ -1,7 +1,9 @@
 """action_submit_handoff: runs when handoff_form is complete (rule "submit hand-off form").
 
-- No explicit consent (refused, or the form was cancelled): nothing is stored; the user is
-  told how to write to the contact point directly.
+- No explicit consent (refused, or the form was cancelled): no request is stored or sent;
+  the user is told that the conversation itself is kept CONVERSATION_RETENTION_DAYS days
+  (Rasa's tracker store, purged by `make purge-conversations`) and how to write to the
+  contact point directly.
 - Consent: the answers are checked again (a "/" message can fill slots with anything),
   stored, then delivered to the staff's Slack channel at once when Slack answers within its
   deadline; otherwise the request stays pending and the delivery loop sends it later.
@@ -45,6 +47,7 @@ from actions.handoff.form import (
 from actions.handoff.guards import DailyLimits, submission_key
 from actions.handoff.loop import DELIVERY_LOOP, DeliveryLoop
 from actions.handoff.outbox import Outbox, utcnow
+from actions.handoff.retention import conversation_retention_days
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +90,9 @@ class ActionSubmitHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         if tracker.get_slot(CONSENT_SLOT) is not True:
-            dispatcher.utter_message(response="utter_handoff_not_stored")
+            dispatcher.utter_message(
+                response="utter_handoff_not_stored", retention_days=conversation_retention_days()
+            )
             return reset_form()
 
         checks = {

@@ -249,3 +249,17 @@ async def test_staff_allow_list(staff_env: None) -> None:
 )
 def test_request_number(text: Optional[str], number: Optional[int]) -> None:
     assert request_number(text) == number
+
+
+async def test_refusal_tells_how_long_the_conversation_is_kept(monkeypatch) -> None:
+    """utter_handoff_not_stored says the retention of the conversation (issue 10, 6.1)."""
+    store, slack, loop = InMemoryHandoffStore(), FakeSlack(), FakeLoop()
+    for value, expected in (("", 90), ("30", 30), ("zéro", 90)):
+        monkeypatch.setenv("CONVERSATION_RETENTION_DAYS", value)
+        dispatcher = CollectingDispatcher()
+        events = await submit_action(store, slack, loop).run(
+            dispatcher, tracker({**GOOD_FORM, "handoff_consent": False}), {}
+        )
+        assert responses(dispatcher) == ["utter_handoff_not_stored"]
+        assert dispatcher.messages[0]["retention_days"] == expected
+        assert slots_of(events) == RESET
