@@ -19,7 +19,8 @@ PY_ACTIONS := .venv-actions/bin/python
 KB_FILES := $(wildcard data/kb/*.csv)
 
 .PHONY: help install data model run shell test validate test-nlu test-stories test-python \
-        test-unit test-integration test-e2e eval test-eval bench nlu-report purge-handoffs clean
+        test-unit test-integration test-e2e eval test-eval bench nlu-report purge-handoffs \
+        purge-conversations erase-person clean
 
 help:
 	@echo "make run    start the assistant (REST on 127.0.0.1:$(RASA_PORT))"
@@ -29,6 +30,7 @@ help:
 	@echo "make eval   blind evaluation: answer rate on conversations written by strangers (results/eval)"
 	@echo "make nlu-report [CV=1]  NLU quality report (docs/nlu-quality.md)"
 	@echo "make purge-handoffs [ARGS=...]  delete old handled hand-off requests (docs/handoff.md)"
+	@echo "make purge-conversations [ARGS=...]  delete conversations older than CONVERSATION_RETENTION_DAYS"
 
 install:
 	@bot/ops/ensure_venv.sh .venv-rasa requirements/rasa.lock
@@ -62,6 +64,7 @@ test-unit: install
 
 test-integration: install
 	REQUIRE_POSTGRES=1 .venv-actions/bin/pytest -q tests/integration/actions
+	.venv-rasa/bin/pytest -q tests/integration/bot
 
 test-nlu: model
 	@rm -rf results/nlu
@@ -98,6 +101,12 @@ nlu-report: model
 # ARGS="--email x@y.fr" erases one person's requests, ARGS="--dry-run" only counts.
 purge-handoffs: install data
 	$(PY_ACTIONS) -m bot.ops.purge_handoffs $(ARGS)
+
+# Privacy: delete stored conversations (Rasa's SQL tracker store: TRACKER_STORE_URL or the
+# production profile's TRACKER_DB_*) whose last message is older than
+# CONVERSATION_RETENTION_DAYS (90) days; ARGS="--dry-run" only counts.
+purge-conversations: install
+	$(PY_RASA) -m bot.ops.purge_conversations $(ARGS)
 
 clean:
 	rm -rf models results/nlu results/stories var .make
