@@ -31,6 +31,7 @@ help:
 	@echo "make nlu-report [CV=1]  NLU quality report (docs/nlu-quality.md)"
 	@echo "make purge-handoffs [ARGS=...]  delete old handled hand-off requests (docs/handoff.md)"
 	@echo "make purge-conversations [ARGS=...]  delete conversations older than CONVERSATION_RETENTION_DAYS"
+	@echo "make erase-person EMAIL=...  erase one person's conversations, hand-off requests, Slack messages"
 
 install:
 	@bot/ops/ensure_venv.sh .venv-rasa requirements/rasa.lock
@@ -107,6 +108,17 @@ purge-handoffs: install data
 # CONVERSATION_RETENTION_DAYS (90) days; ARGS="--dry-run" only counts.
 purge-conversations: install
 	$(PY_RASA) -m bot.ops.purge_conversations $(ARGS)
+
+# Privacy, right to erasure: one person's conversations (Rasa environment: those of their
+# hand-off requests and those where the address was typed, when a tracker store is set),
+# then their hand-off requests and the Slack message of each (actions environment).
+# ARGS="--dry-run" only counts.
+erase-person: install
+	@test -n "$(EMAIL)" || { echo "usage: make erase-person EMAIL=jeanne@ville.fr [ARGS=--dry-run]" >&2; exit 2; }
+	@set -eo pipefail; \
+	  $(PY_ACTIONS) -m bot.ops.purge_handoffs --email "$(EMAIL)" --print-conversation-ids \
+	  | $(PY_RASA) -m bot.ops.purge_conversations --email "$(EMAIL)" --sender-ids-from - $(ARGS); \
+	  $(PY_ACTIONS) -m bot.ops.purge_handoffs --email "$(EMAIL)" $(ARGS)
 
 clean:
 	rm -rf models results/nlu results/stories var .make

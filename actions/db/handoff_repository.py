@@ -178,8 +178,19 @@ class HandoffRepository(Protocol):
 
     async def delete_by_email(self, email: str, dry_run: bool = False) -> int: ...
 
+    async def requests_of_email(self, email: str) -> list["PersonRequest"]: ...
+
 
 HandoffRepositoryFactory = Callable[[], AsyncContextManager[HandoffRepository]]
+
+
+@dataclass(frozen=True)
+class PersonRequest:
+    """What erasure by person needs of one request: its Slack message and its conversation."""
+
+    id: int
+    conversation_id: Optional[str]
+    slack_ts: Optional[str]
 
 
 # ----------------------------------------------------------------------------- SQL
@@ -526,6 +537,21 @@ class SqlHandoffRepository:
         condition = func.lower(HandoffRequest.email) == email.strip().lower()
         return await self._delete_where("delete_handoffs_by_email", condition, dry_run)
 
+    async def requests_of_email(self, email: str) -> list[PersonRequest]:
+        """Every request of this address (handled or not), oldest first."""
+
+        async def run() -> list[PersonRequest]:
+            stmt = (
+                select(HandoffRequest.id, HandoffRequest.conversation_id, HandoffRequest.slack_ts)
+                .where(func.lower(HandoffRequest.email) == email.strip().lower())
+                .order_by(HandoffRequest.id)
+            )
+            rows = (await self._session.execute(stmt)).all()
+            await self._session.commit()
+            return [PersonRequest(row[0], row[1], row[2]) for row in rows]
+
+        return await self._run("handoffs_of_email", run())
+
 
 class SqlHandoffRepositoryFactory(engine_mod.UnitOfWorkFactory["HandoffRepository"]):
     """Units of work of SqlHandoffRepository (one session each)."""
@@ -729,3 +755,12 @@ class InMemoryHandoffRepository:
         wanted = email.strip().lower()
         doomed = [i for i, r in self._store.rows.items() if r.email.lower() == wanted]
         return self._delete(doomed, dry_run)
+
+    async def requests_of_email(self, email: str) -> list[PersonRequest]:
+        self._check("handoffs_of_email")
+        wanted = email.strip().lower()
+        return [
+            PersonRequest(i, r.conversation_id, r.slack_ts)
+            for i, r in sorted(self._store.rows.items())
+            if r.email.lower() == wanted
+        ]

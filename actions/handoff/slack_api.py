@@ -178,6 +178,17 @@ class AiohttpSlackPoster:
         )
         return str(data.get("ts") or "")
 
+    async def delete(self, ts: str, channel: Optional[str] = None) -> bool:
+        """chat.delete of one message (erasure by person). True when deleted, False when Slack
+        no longer has it (message_not_found); SlackDeliveryError otherwise."""
+        try:
+            await self._call("chat.delete", {"channel": channel or self.channel, "ts": ts})
+        except SlackDeliveryError as error:
+            if str(error).endswith(": message_not_found"):
+                return False
+            raise
+        return True
+
     async def find_posted(self, token: str, oldest: float) -> Optional[str]:
         """Every page of the history since `oldest`, within one deadline."""
         deadline = time.monotonic() + self.config.timeout

@@ -126,6 +126,7 @@ class SlackStandIn:
         self._runner: Optional[web.AppRunner] = None
         self._thread: Optional[threading.Thread] = None
         self._ts_counter = 0
+        self.deleted: List[Tuple[str, str]] = []  # (channel, ts) of every chat.delete call
 
     # -- recorded calls ---------------------------------------------------------------
 
@@ -246,6 +247,22 @@ class SlackStandIn:
         answer["response_metadata"] = {"next_cursor": str(offset + limit) if has_more else ""}
         return web.json_response(answer)
 
+    async def _delete(self, request: web.Request) -> web.Response:
+        """chat.delete: removes the bot's message (channel and ts), as Slack does."""
+        body = await self._read(request)
+        ok, _ = self._authorised(request, body)
+        if not ok:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        channel, ts = str(body.get("channel") or ""), str(body.get("ts") or "")
+        with self._lock:
+            self.deleted.append((channel, ts))
+            kept = [m for m in self._messages if not (m.channel == channel and m.ts == ts)]
+            found = len(kept) < len(self._messages)
+            self._messages[:] = kept
+        if not found:
+            return web.json_response({"ok": False, "error": "message_not_found"})
+        return web.json_response({"ok": True, "channel": channel, "ts": ts})
+
     async def _auth_test(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "user_id": "U0URBACTBOT", "team_id": "T0URBACT"})
 
@@ -260,6 +277,7 @@ class SlackStandIn:
             app.router.add_post("/api/chat.postMessage", self._post_message)
             app.router.add_route("*", "/api/conversations.history", self._history)
             app.router.add_post("/api/auth.test", self._auth_test)
+            app.router.add_post("/api/chat.delete", self._delete)
             self._runner = web.AppRunner(app, access_log=None)
             loop.run_until_complete(self._runner.setup())
             site = web.TCPSite(self._runner, "127.0.0.1", self.port)

@@ -83,3 +83,79 @@ def test_bad_retention_setting_is_refused(monkeypatch) -> None:
     monkeypatch.setenv("HANDOFF_RETENTION_DAYS", "six mois")
     with pytest.raises(SystemExit, match="HANDOFF_RETENTION_DAYS"):
         purge_handoffs.retention_days_from_env()
+
+
+# -- erasure by person: the Slack message of each request too (issue 10, point 6.3) ----------
+
+from actions.handoff.outbox import Outbox  # noqa: E402
+from actions.handoff.slack_api import AiohttpSlackPoster, SlackConfig  # noqa: E402
+from tests.support.slack_standin import SlackStandIn  # noqa: E402
+
+SLACK_TOKEN = "xoxb-erasure-test"
+
+
+@pytest.fixture
+def slack(monkeypatch) -> "SlackStandIn":
+    with SlackStandIn(token=SLACK_TOKEN) as server:
+        monkeypatch.setenv("SLACK_TOKEN", SLACK_TOKEN)
+        monkeypatch.setenv("SLACK_STAFF_CHANNEL", "C0STAFF")
+        monkeypatch.setenv("SLACK_API_BASE_URL", server.base_url)
+        yield server
+
+
+async def delivered_requests(factory, slack) -> dict:  # noqa: F811
+    """Jeanne: two requests delivered to Slack (two conversations) and one never delivered;
+    Marc: one delivered."""
+    poster = AiohttpSlackPoster(SlackConfig.from_env())
+    outbox = Outbox(factory, poster)
+    async with factory() as repo:
+        first = await repo.create(sample(), T0)
+        second = await repo.create(NewHandoff("Jeanne Dupont", "Mairie", "Jeanne@Saint-Aubin.fr",
+                                              "Et le cofinancement ?", "rest", "rest:web-456"), T0)
+        pending = await repo.create(sample(question="Une troisième question ?"), T0)
+        marc = await repo.create(NewHandoff("Marc Petit", "Ville de Lens", "marc@lens.fr",
+                                            "Et les délais ?", "slack", "slack:U9"), T0)
+    for request_id in (first.id, second.id, marc.id):
+        await outbox.deliver(request_id)
+    assert len(slack.messages) == 3
+    return {"first": first.id, "second": second.id, "pending": pending.id, "marc": marc.id}
+
+
+async def test_erasure_deletes_the_slack_message_of_each_request(factory, migrated, slack, capsys) -> None:  # noqa: F811
+    ids = await delivered_requests(factory, slack)
+    jeanne_ts = {m.ts for m in slack.messages if "Jeanne" in m.text}
+    assert await purge_handoffs.purge(None, "jeanne@saint-aubin.fr", dry_run=True, url=migrated) == 0
+    assert slack.deleted == [] and len(slack.messages) == 3
+    capsys.readouterr()
+    assert await purge_handoffs.purge(None, "JEANNE@saint-aubin.fr", dry_run=False, url=migrated) == 0
+    assert {ts for _, ts in slack.deleted} == jeanne_ts and {c for c, _ in slack.deleted} == {"C0STAFF"}
+    assert [m.text for m in slack.messages if "Jeanne" in m.text] == []
+    assert len(slack.messages) == 1  # Marc's message stays
+    assert await remaining(factory, ids) == {"marc"}
+    out = capsys.readouterr().out
+    assert "3 demande(s)" in out and "2 message(s) Slack" in out and "jeanne" not in out.lower()
+
+
+async def test_erasure_prints_the_conversation_ids_for_the_tracker_store(factory, migrated, slack, capsys) -> None:  # noqa: F811
+    ids = await delivered_requests(factory, slack)
+    assert await purge_handoffs.purge(None, "jeanne@saint-aubin.fr", dry_run=False, url=migrated,
+                                      print_conversation_ids=True) == 0
+    assert capsys.readouterr().out.split() == ["rest:web-456", "web-123"]
+    assert await remaining(factory, ids) == set(ids)  # nothing deleted by the listing
+    assert slack.deleted == []
+
+
+async def test_erasure_without_slack_deletes_nothing(factory, migrated, slack, monkeypatch, capsys) -> None:  # noqa: F811
+    ids = await delivered_requests(factory, slack)
+    monkeypatch.delenv("SLACK_TOKEN")
+    assert await purge_handoffs.purge(None, "jeanne@saint-aubin.fr", dry_run=False, url=migrated) == 3
+    assert await remaining(factory, ids) == set(ids)
+    monkeypatch.setenv("SLACK_TOKEN", "xoxb-wrong")
+    assert await purge_handoffs.purge(None, "jeanne@saint-aubin.fr", dry_run=False, url=migrated) == 3
+    assert await remaining(factory, ids) == set(ids) and len(slack.messages) == 3
+    # a message already deleted by hand in Slack counts as gone
+    monkeypatch.setenv("SLACK_TOKEN", SLACK_TOKEN)
+    first_ts = next(m.ts for m in slack.messages if "candidater" in m.text)
+    await AiohttpSlackPoster(SlackConfig.from_env()).delete(first_ts)
+    assert await purge_handoffs.purge(None, "jeanne@saint-aubin.fr", dry_run=False, url=migrated) == 0
+    assert await remaining(factory, ids) == {"marc"}
