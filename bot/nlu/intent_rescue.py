@@ -34,6 +34,7 @@ from bot.nlu.json_state import JsonStateComponent
 logger = logging.getLogger(__name__)
 
 OUTPUT_KEY = "answer_search"
+THEME_SEARCH = "search_networks"
 
 
 def spans_of(message: Message) -> List[Span]:
@@ -82,11 +83,14 @@ class Clues:
 
     named: bool = False  # a city, network or country is named
     long: bool = False  # more words than a greeting or a thank-you alone
+    theme: bool = False  # a theme of the knowledge base is named ("nos commerces ferment")
 
 
 def clues_of(message: Message, text: str, config: Dict[str, Any]) -> Clues:
-    named = any(s.entity in ("city", "network", "country") for s in spans_of(message))
-    return Clues(named, len(normalise(text).split()) > int(config["courtesy_max_words"]))
+    spans = spans_of(message)
+    named = any(s.entity in ("city", "network", "country") for s in spans)
+    theme = any(s.entity == "theme" for s in spans)
+    return Clues(named, len(normalise(text).split()) > int(config["courtesy_max_words"]), theme)
 
 
 def excluded_intents(config: Dict[str, Any], clues: Clues) -> Set[str]:
@@ -134,11 +138,12 @@ def decide(
         key=lambda item: item[1],
         reverse=True,
     )
-    if not mixed:
-        return None
-    best, runner_up = mixed[0], (mixed[1] if len(mixed) > 1 else ("", 0.0, 0.0))
-    if best[2] >= config["min_search"] and best[1] - runner_up[1] >= config["margin"]:
+    best, runner_up = (mixed + [("", 0.0, 0.0)] * 2)[:2]
+    if best[0] and best[2] >= config["min_search"] and best[1] - runner_up[1] >= config["margin"]:
         return best[0], best[1]
+    if clues.theme and THEME_SEARCH not in excluded:
+        # Nothing clear, but a theme is named: the networks on it are the best answer.
+        return THEME_SEARCH, float(config["diet_threshold"])
     return None
 
 

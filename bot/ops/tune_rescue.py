@@ -96,7 +96,7 @@ def observe(model: Path, texts: Sequence[str]) -> List[Tuple[List[Tuple[str, flo
             search = rescue.search.ranking(normalise(text, spans))
             named = any(s.entity in ("city", "network", "country") for s in spans)
             long = len(normalise(text).split()) > int(rescue.config["courtesy_max_words"])
-            seen.append((diet, search, Clues(named, long)))
+            seen.append((diet, search, Clues(named, long, any(s.entity == "theme" for s in spans))))
         return seen
 
     return asyncio.run(run())

@@ -110,6 +110,7 @@ def test_actions_register_in_the_sdk_executor_without_rasa():  # type: ignore[no
     executor.register_package("actions")
     mine = {"action_search_networks", "action_network_details", "action_network_lead",
             "action_network_partners", "action_city_networks", "action_inform", "action_open_calls",
-            "action_last_call", "action_implementation_funding", "action_contact_point", "action_countries"}
+            "action_last_call", "action_implementation_funding", "action_contact_point", "action_countries",
+            "action_local_strategy", "action_existing_projects"}
     assert mine <= set(executor.actions)
     assert not any(name == "rasa" or name.startswith("rasa.") for name in sys.modules)

@@ -340,7 +340,7 @@ async def test_french_partners_of_the_last_network(repo):  # type: ignore[no-unt
 
 
 async def test_countries_answer_names_the_cities_of_a_named_country(repo):  # type: ignore[no-untyped-def]
-    from actions.countries import ActionCountries
+    from actions.answers_with_networks import ActionCountries
 
     result = await run_action(ActionCountries(repo.factory()), "ask_countries", [("country", "norvegiennes")],
                               text="des villes norvegiennes dans urbact ?")
@@ -348,3 +348,13 @@ async def test_countries_answer_names_the_cities_of_a_named_country(repo):  # ty
     assert "Norvège" in result.text and "– avec " in result.text
     plain = await run_action(ActionCountries(repo.factory()), "ask_countries", [], text="quels pays ?")
     assert [m["response"] for m in plain.messages] == ["utter_ask_countries"]
+
+
+async def test_a_local_issue_gets_the_brochure_answer_and_networks_on_its_theme(repo):  # type: ignore[no-untyped-def]
+    from actions.answers_with_networks import ActionLocalStrategy
+
+    result = await run_action(ActionLocalStrategy(repo.factory()), "benefit_local_strategy",
+                              [("theme", "Commerce et centres-villes")],
+                              text="nos commerces de centre ville ferment les uns apres les autres")
+    assert result.messages[0]["response"] == "utter_benefit_local_strategy"
+    assert "Commerce et centres-villes" in result.text and bullets(result.text) >= 1

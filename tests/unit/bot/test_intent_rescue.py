@@ -101,3 +101,10 @@ def test_a_long_message_is_not_just_a_greeting() -> None:
     search = [("greet", 0.5), ("ask_city_networks", 0.45)]
     assert decide(diet, search, CONFIG) is None  # "bonjour !"
     assert decide(diet, search, CONFIG, Clues(named=True, long=True))[0] == "ask_city_networks"  # type: ignore[index]
+
+
+def test_a_named_theme_leads_to_its_networks_when_nothing_else_is_clear() -> None:
+    diet = [("myth_time", 0.30), ("benefit_local_strategy", 0.28)]
+    search = [("myth_time", 0.12), ("benefit_local_strategy", 0.11)]
+    assert decide(diet, search, CONFIG) is None
+    assert decide(diet, search, CONFIG, Clues(theme=True))[0] == "search_networks"  # type: ignore[index]
