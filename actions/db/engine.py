@@ -64,6 +64,8 @@ def create_engine(url: Optional[str] = None, **kwargs: Any) -> AsyncEngine:
     resolved = database_url(url)
     parsed = make_url(resolved)
     timeout = db_timeout_seconds()
+    # Statement parameters (names, e-mails, questions) never appear in errors or logs.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
