@@ -83,8 +83,8 @@ async def purge(
                     if code:
                         return code
                 count = await repo.delete_by_email(email, dry_run=dry_run)
-                print(f"{count} demande(s) de cette adresse {verb} ; "
-                      f"{len(posted)} message(s) Slack {verb}.")
+                print(f"{count} demande(s) de cette adresse {verb} ; {len(posted)} message(s) Slack "
+                      f"{'à supprimer' if dry_run else 'supprimé(s)'}.")
             else:
                 days = older_than_days if older_than_days is not None else retention_days_from_env()
                 cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=days)
