@@ -284,7 +284,11 @@ async def show_search(ctx: Context, filters: dict[str, Any], offset: int = 0) ->
         header = f"Suite des {description} ({offset + 1}-{offset + len(shown)} sur {len(results)}) :"
     lines = [header, *(network_line(n) for n in shown)]
     if "country" in filters:  # "des villes polonaises ?": say which cities
-        lines[1:] = [await _with_cities_of(ctx, n.slug, line, filters["country"]) for n, line in zip(shown, lines[1:])]
+        cities = await ctx.repo.cities_in_country([n.slug for n in shown], filters["country"])
+        lines[1:] = [
+            f"{line} – avec {fr_join(cities[n.slug])}" if cities.get(n.slug) else line
+            for n, line in zip(shown, lines[1:])
+        ]
     more = remaining_line(remaining)
     if more:
         lines.append(more)
@@ -296,12 +300,6 @@ async def show_search(ctx: Context, filters: dict[str, Any], offset: int = 0) ->
         buttons.append(more_button(next_offset))
     ctx.say("\n".join(lines), buttons)
     return query_events(ctx, query, network=single, **entity_slots)
-
-
-async def _with_cities_of(ctx: Context, slug: str, line: str, country: str) -> str:
-    detail = await ctx.repo.get_network(slug)
-    names = [m.city.name for m in detail.members if m.city.country_code == country] if detail else []
-    return f"{line} – avec {fr_join(names)}" if names else line
 
 
 def _partner_summary(n: NetworkDetail) -> str:

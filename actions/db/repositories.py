@@ -23,6 +23,7 @@ from typing import (
     Callable,
     Optional,
     Protocol,
+    Sequence,
     TypeVar,
     runtime_checkable,
 )
@@ -213,6 +214,10 @@ class Repository(Protocol):
 
     async def get_network(self, slug: str) -> Optional[NetworkDetail]: ...
 
+    async def cities_in_country(self, network_slugs: Sequence[str], country: str) -> dict[str, list[str]]:
+        """Names of the members of each network that are in ``country`` (ISO code), sorted."""
+        ...
+
     async def get_city(self, slug: str) -> Optional[CityDetail]: ...
 
     async def list_calls(self, kind: Optional[str] = None) -> list[CallInfo]: ...
@@ -400,6 +405,22 @@ class SqlRepository:
             return sorted((self._summary(n) for n in rows), key=network_sort_key)
 
         return await self._run("search_networks", run())
+
+    async def cities_in_country(self, network_slugs: Sequence[str], country: str) -> dict[str, list[str]]:
+        async def run() -> dict[str, list[str]]:
+            stmt = (
+                select(Network.slug, City.name)
+                .join(Membership, Membership.network_id == Network.id)
+                .join(City, City.id == Membership.city_id)
+                .where(Network.slug.in_(list(network_slugs)), City.country_code == country)
+                .order_by(City.name)
+            )
+            found: dict[str, list[str]] = {}
+            for slug, name in (await self._session.execute(stmt)).all():
+                found.setdefault(slug, []).append(name)
+            return found
+
+        return await self._run("cities_in_country", run())
 
     async def get_network(self, slug: str) -> Optional[NetworkDetail]:
         async def run() -> Optional[NetworkDetail]:
@@ -654,6 +675,16 @@ class InMemoryRepository:
                 continue
             out.append(self._summary(n.slug))
         return sorted(out, key=network_sort_key)
+
+    async def cities_in_country(self, network_slugs: Sequence[str], country: str) -> dict[str, list[str]]:
+        self.calls_made += 1
+        found: dict[str, list[str]] = {}
+        for slug in network_slugs:
+            members = [self._cities[c] for c, _ in self._members.get(slug, [])]
+            names = sorted(c.name for c in members if c.country_code == country)
+            if names:
+                found[slug] = names
+        return found
 
     async def get_network(self, slug: str) -> Optional[NetworkDetail]:
         self.calls_made += 1

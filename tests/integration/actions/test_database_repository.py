@@ -104,6 +104,11 @@ async def test_sql_and_in_memory_repositories_agree(factory, kb):  # type: ignor
             assert await repo.upcoming_calls(day) == await memory.upcoming_calls(day)
         assert await repo.list_calls("other") == await memory.list_calls("other")
         assert await repo.contact_points("FR") == await memory.contact_points("FR")
+        slugs = ["gen-y-city", "boostinno", "biocanteens", "urbinclusion", "no-such-network"]
+        for country in ("PL", "FR", "IT"):
+            in_sql = await repo.cities_in_country(slugs, country)
+            assert in_sql == await memory.cities_in_country(slugs, country), country
+        assert "Poznań" in (await repo.cities_in_country(["gen-y-city"], "PL"))["gen-y-city"]
         sql_cat, mem_cat = await repo.catalogue(), await memory.catalogue()
         assert set(sql_cat.cities) == set(mem_cat.cities)
         assert set(sql_cat.networks) == set(mem_cat.networks)
