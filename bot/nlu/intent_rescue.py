@@ -11,6 +11,12 @@ and leads the second by `margin`, it becomes the intent, with a confidence just 
 fallback threshold; otherwise the message is left to the fallback, which offers the
 closest topics. What happened is recorded in the parse data under `answer_search` (read by
 the rephrase action and the evaluation).
+
+The answers are read from `domain_file` when the component trains. Rasa's training cache
+keys this component on the NLU data and its configuration only, so a change to an answer's
+text alone is indexed at the next training of the NLU (any change to data/nlu or
+config.yml), not at once; the answers' wording matters much less to the search than the
+training sentences do.
 """
 
 from __future__ import annotations
