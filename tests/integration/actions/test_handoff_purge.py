@@ -91,7 +91,7 @@ from actions.handoff.outbox import Outbox  # noqa: E402
 from actions.handoff.slack_api import AiohttpSlackPoster, SlackConfig  # noqa: E402
 from tests.support.slack_standin import SlackStandIn  # noqa: E402
 
-SLACK_TOKEN = "xoxb-erasure-test"
+SLACK_TOKEN = "test-erasure-token"  # not shaped like a real token
 
 
 @pytest.fixture
