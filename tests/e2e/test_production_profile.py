@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-import urllib.request
 import os
+import threading
+import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -65,8 +67,42 @@ def test_conversation_is_stored_in_postgresql(production_assistant) -> None:
 
 
 def test_redis_serves_as_lock_store(production_assistant) -> None:
-    replies = ask(production_assistant.rest_url, f"prod-{uuid.uuid4().hex[:8]}", "bonjour")
+    """Rasa takes each conversation's ticket lock in Redis (db 1, prefix `urbact`), and waits on it.
+
+    We hold the conversation's lock ourselves through Rasa's own RedisLockStore, on the same
+    Redis database and key prefix as endpoints.production.yml, then send a message: Rasa must
+    queue its ticket behind ours in that Redis key and not answer until we let go; then it
+    answers and removes the key. An assistant whose locks were anywhere else (in memory,
+    another database or prefix) would answer at once and never touch the key.
+    """
+    from rasa.core.lock_store import RedisLockStore
+
+    sender = f"prod-{uuid.uuid4().hex[:8]}"
+    conversation = f"rest:{sender}"  # the REST channel keeps its conversations apart
+    locks = RedisLockStore(host="127.0.0.1", port=6379, db=1, key_prefix="urbact")
+    raw = redis.Redis(host="127.0.0.1", port=6379, db=1)
+    key = f"urbact:lock:{conversation}"
+    assert raw.exists(key) == 0
+
+    ours = locks.issue_ticket(conversation, lock_lifetime=60)  # we are now serving
+    replies: list = []
+    turn = threading.Thread(target=lambda: replies.extend(ask(production_assistant.rest_url, sender, "bonjour")))
+    turn.start()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            lock = locks.get_lock(conversation)
+            if lock is not None and len(lock.tickets) == 2:
+                break
+            time.sleep(0.1)
+        lock = locks.get_lock(conversation)
+        assert lock is not None and len(lock.tickets) == 2, "Rasa never queued its ticket in Redis"
+        assert lock.now_serving == ours and lock.last_issued == ours + 1
+        time.sleep(2)
+        assert turn.is_alive() and replies == [], "Rasa answered while we held the conversation's lock"
+    finally:
+        locks.cleanup(conversation, ours)  # let go: Rasa's ticket is served next
+    turn.join(timeout=30)
+    assert not turn.is_alive()
     assert replies and "Désolé" not in replies[0].get("text", "")
-    # Rasa's Redis lock store holds a connection on database 1; we inspect from database 0.
-    inspector = redis.Redis(host="127.0.0.1", port=6379, db=0)
-    assert any(client.get("db") == "1" for client in inspector.client_list())
+    assert raw.exists(key) == 0  # Rasa removed its lock once the turn was done
