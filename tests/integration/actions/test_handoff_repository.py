@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator, Dict, List, Optional
@@ -23,7 +24,7 @@ if str(_ROOT) not in sys.path:
 
 from alembic import command  # noqa: E402
 from database_integration_helpers import db_url, postgres_database  # noqa: E402,F401
-from sqlalchemy import inspect, text  # noqa: E402
+from sqlalchemy import event, inspect, text  # noqa: E402
 from sqlalchemy.engine import Connection  # noqa: E402
 
 from actions.db.engine import create_engine  # noqa: E402
@@ -32,7 +33,7 @@ from actions.db.handoff_repository import (  # noqa: E402
     SqlHandoffRepositoryFactory,
 )
 from actions.db.repositories import RepositoryUnavailable  # noqa: E402
-from actions.handoff.outbox import DELIVERED, FAILED, Outbox, RetryPolicy  # noqa: E402
+from actions.handoff.outbox import DELIVERED, FAILED, NOT_CLAIMED, Outbox, RetryPolicy  # noqa: E402
 from actions.handoff.slack_api import SlackDeliveryError  # noqa: E402
 from bot.ops.import_data import alembic_config  # noqa: E402
 
@@ -243,6 +244,53 @@ async def test_outbox_on_the_database_down_then_up_delivers_each_once(factory: S
     assert statuses == ["delivered"] * len(ids)
     assert await outboxes[0].deliver(ids[0]) not in (DELIVERED, FAILED)
     assert len(slack.posts) == len(ids)
+
+
+async def test_two_deliverers_at_once_post_once(migrated: str) -> None:
+    """Two deliverers, each with its own engine and event loop (as two processes), both read
+    the request as claimable before either writes its claim; exactly one claims and posts.
+
+    An engine hook holds each deliverer's first UPDATE of handoff_requests (the claim) until
+    the other one has reached its own: the race is forced, not left to luck.
+    """
+    slack = FakeSlack()
+    policy = RetryPolicy(base_seconds=30, max_seconds=60, slack_timeout_seconds=45, margin_seconds=30)
+    engine = create_engine(migrated)
+    factory = SqlHandoffRepositoryFactory(engine, timeout=10)
+    async with factory() as repo:
+        request_id = (await repo.create(sample(), datetime.now(timezone.utc))).id
+    both_read = threading.Barrier(2, timeout=10)
+    reached_claim: List[int] = []
+
+    def deliverer(number: int) -> str:
+        held = []
+
+        def before_update(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if not held and statement.lstrip().upper().startswith("UPDATE HANDOFF_REQUESTS"):
+                held.append(True)
+                reached_claim.append(number)
+                both_read.wait()  # raises BrokenBarrierError if the other never gets here
+
+        async def run() -> str:
+            own = create_engine(migrated)
+            event.listen(own.sync_engine, "before_cursor_execute", before_update)
+            try:
+                return await Outbox(SqlHandoffRepositoryFactory(own, timeout=10), slack, policy).deliver(request_id)
+            finally:
+                await own.dispose()
+
+        return asyncio.run(run())
+
+    outcomes = await asyncio.gather(asyncio.to_thread(deliverer, 1), asyncio.to_thread(deliverer, 2))
+    assert sorted(reached_claim) == [1, 2]  # both read it as claimable and raced to claim it
+    assert sorted(outcomes) == sorted([DELIVERED, NOT_CLAIMED])
+    assert [p["request_id"] for p in slack.posts] == [request_id]
+    try:
+        async with factory() as repo:
+            row = await repo.get(request_id)
+    finally:
+        await engine.dispose()
+    assert (row.delivery_status, row.delivery_attempts) == ("delivered", 1)
 
 
 async def test_unreachable_database_raises_repository_unavailable() -> None:

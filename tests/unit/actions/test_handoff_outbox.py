@@ -238,15 +238,6 @@ async def test_crash_between_posting_and_recording_is_recovered_without_duplicat
     assert len(slack.posts_for(request_id)) == 1
 
 
-async def test_two_deliverers_at_once_post_once(store: InMemoryHandoffStore, slack: FakeSlack, clock: Clock) -> None:
-    request_id = await new_request(store, clock)
-    slack.delay = 0.05
-    first, second = Outbox(store, slack, POLICY, clock), Outbox(store, slack, POLICY, clock)
-    outcomes = await asyncio.gather(first.deliver(request_id), second.deliver(request_id), first.deliver_due())
-    assert sorted(o if isinstance(o, str) else "report" for o in outcomes).count(DELIVERED) == 1
-    assert len(slack.posts_for(request_id)) == 1
-
-
 async def test_many_requests_each_delivered_once_in_order(outbox: Outbox, store, slack: FakeSlack, clock: Clock) -> None:
     ids = [await new_request(store, clock, f"Personne {i}") for i in range(5)]
     slack.mode = "down"
