@@ -13,6 +13,7 @@ into domain.yml; until then they are skipped with that reason.
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -247,6 +248,20 @@ def staff_posts(standin: SlackStandIn, name: str) -> List[PostedMessage]:
     return [m for m in standin.messages if m.channel == STAFF_CHANNEL and name in m.text]
 
 
+def stored_requests(assistant: Any, name: str, email: str) -> List[Any]:
+    """Hand-off rows holding this name or e-mail, in the database the running assistant uses."""
+    url = assistant.env["DATABASE_URL"]
+    prefix = "sqlite+aiosqlite:///"
+    assert url.startswith(prefix), url
+    connection = sqlite3.connect(f"file:{url[len(prefix):]}?mode=ro", uri=True)
+    try:
+        return connection.execute(
+            "SELECT id, name, email FROM handoff_requests WHERE name = ? OR email = ?", (name, email)
+        ).fetchall()
+    finally:
+        connection.close()
+
+
 @needs_handoff_model
 def test_handoff_reaches_the_staff_channel_once(slack_assistant: Any, slack_standin: SlackStandIn) -> None:
     slack_standin.available = True
@@ -285,8 +300,14 @@ def test_refused_consent_stores_and_sends_nothing(slack_assistant: Any, slack_st
     name = "Zoé Refus"
     final = fill_handoff_form(slack_assistant, "e2e-handoff-refused", name, "non")
     assert "https://urbact.eu/france-et-luxembourg" in final
+    assert stored_requests(slack_assistant, name, "e2e-handoff-refused@valvert.fr") == []
     time.sleep(SETTLE_SECONDS + 1)
     assert staff_posts(slack_standin, name) == []
+    # Control: the same query, on the same database, sees a request that was accepted.
+    witness = "Zoé Témoin"
+    assert "n°" in fill_handoff_form(slack_assistant, "e2e-handoff-accepted", witness, "oui")
+    assert len(stored_requests(slack_assistant, witness, "e2e-handoff-accepted@valvert.fr")) == 1
+    assert stored_requests(slack_assistant, name, "e2e-handoff-refused@valvert.fr") == []
 
 
 @needs_handoff_model
