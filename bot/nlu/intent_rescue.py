@@ -36,6 +36,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.answer_search import AnswerSearch, Document, Span, normalise
 from bot.nlu.json_state import JsonStateComponent
+from bot.nlu.kb_names import words_of
 
 logger = logging.getLogger(__name__)
 
@@ -92,11 +93,10 @@ class Clues:
     theme: bool = False  # a theme of the knowledge base is named ("nos commerces ferment")
 
 
-def clues_of(message: Message, text: str, config: Dict[str, Any]) -> Clues:
-    spans = spans_of(message)
+def clues_of(spans: Sequence[Span], text: str, config: Dict[str, Any]) -> Clues:
     named = any(s.entity in ("city", "network", "country") for s in spans)
     theme = any(s.entity == "theme" for s in spans)
-    return Clues(named, len(normalise(text).split()) > int(config["courtesy_max_words"]), theme)
+    return Clues(named, len(words_of(text)) > int(config["courtesy_max_words"]), theme)
 
 
 def excluded_intents(config: Dict[str, Any], clues: Clues) -> Set[str]:
@@ -197,11 +197,12 @@ class IntentRescue(JsonStateComponent, IntentClassifier):
     def _rescue(self, message: Message, text: str) -> None:
         ranking = message.get(INTENT_RANKING_KEY) or []
         diet = [(str(r.get("name")), float(r.get("confidence") or 0.0)) for r in ranking]
-        clues = clues_of(message, text, self.config)
+        spans = spans_of(message)
+        clues = clues_of(spans, text, self.config)
         if diet and diet_is_sure(diet, self.config, excluded_intents(self.config, clues)):
             return  # DIET is sure: no search (it costs a few milliseconds)
         assert self.search is not None
-        search = self.search.ranking(normalise(text, spans_of(message)))
+        search = self.search.ranking(normalise(text, spans))
         decision = decide(diet, search, self.config, clues)
         record: Dict[str, Any] = {
             "rescued": False,

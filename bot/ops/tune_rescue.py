@@ -79,7 +79,7 @@ def observe(model: Path, texts: Sequence[str]) -> List[Tuple[List[Tuple[str, flo
     from rasa.core.agent import Agent
 
     from bot.nlu.answer_search import Span, normalise
-    from bot.nlu.intent_rescue import Clues
+    from bot.nlu.intent_rescue import clues_of
 
     logging.getLogger("rasa").setLevel(logging.WARNING)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
@@ -94,9 +94,7 @@ def observe(model: Path, texts: Sequence[str]) -> List[Tuple[List[Tuple[str, flo
             diet = [(r["name"], float(r["confidence"])) for r in parsed.get("intent_ranking", []) if r["name"] != "nlu_fallback"]
             spans = [Span(e["start"], e["end"], e["entity"]) for e in parsed.get("entities", []) if "start" in e]
             search = rescue.search.ranking(normalise(text, spans))
-            named = any(s.entity in ("city", "network", "country") for s in spans)
-            long = len(normalise(text).split()) > int(rescue.config["courtesy_max_words"])
-            seen.append((diet, search, Clues(named, long, any(s.entity == "theme" for s in spans))))
+            seen.append((diet, search, clues_of(spans, text, rescue.config)))
         return seen
 
     return asyncio.run(run())
