@@ -7,6 +7,7 @@ secret, and Rasa's own reading of endpoints.yml (through .venv-rasa).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -65,10 +66,11 @@ def wait_healthy(process: subprocess.Popen, port: int, timeout: float = 60.0) ->
     raise AssertionError("the action server did not start")
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[int]:
+@contextlib.contextmanager
+def running_server(secret: str) -> Iterator[int]:
+    """A real action server on a free port requiring ``secret``; yields its port."""
     port = free_port()
-    process = start(port, server_env(ACTION_SERVER_TOKEN=SECRET))
+    process = start(port, server_env(ACTION_SERVER_TOKEN=secret))
     try:
         wait_healthy(process, port)
         yield port
@@ -79,6 +81,12 @@ def server() -> Iterator[int]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[int]:
+    with running_server(SECRET) as port:
+        yield port
 
 
 def action_call(name: str = "action_staff_list_handoffs") -> bytes:

@@ -23,7 +23,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from bot.ops.action_secret import new_secret  # noqa: E402
-from test_action_server_auth import free_port, server_env, start, wait_healthy  # noqa: E402
+from test_action_server_auth import running_server  # noqa: E402
 
 RASA_PYTHON = REPO_ROOT / ".venv-rasa" / "bin" / "python"
 SECRET = new_secret()
@@ -31,17 +31,8 @@ SECRET = new_secret()
 
 @pytest.fixture(scope="module")
 def action_server() -> Iterator[str]:
-    port = free_port()
-    process = start(port, server_env(ACTION_SERVER_TOKEN=SECRET))
-    try:
-        wait_healthy(process, port)
+    with running_server(SECRET) as port:
         yield f"http://127.0.0.1:{port}/webhook"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def run_form(url: str) -> Dict[str, Any]:
