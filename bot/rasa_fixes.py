@@ -15,6 +15,10 @@ tests/unit/bot/test_rasa_fixes.py and measured in docs/performance.md.
    every event), Rasa finds each event's class by walking all subclasses of `Event`
    (`Event.resolve_by_type`); py-spy showed 12 % of the process's time there. Here the
    class found for each type name is remembered; unknown names behave as before.
+
+`apply()` also installs bot/fail_closed.py, which is not about speed: the conversation
+store refuses the message instead of handing out an empty conversation when its database
+does not answer.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from typing import Any, Callable, Dict, Optional, Text, Type
 
 from jsonschema import exceptions
 from rasa.shared.constants import DOCS_BASE_URL
+
+from bot import fail_closed
 
 _lock = threading.Lock()
 _applied = False
@@ -89,4 +95,5 @@ def apply() -> None:
         RemoteAction._validate_action_result = _validate_action_result  # type: ignore[assignment]
         _stock_resolve_by_type = Event.resolve_by_type
         Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[assignment]
+        fail_closed.apply()
         _applied = True
