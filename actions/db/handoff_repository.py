@@ -150,6 +150,8 @@ class HandoffRepository(Protocol):
 
     async def find_submission(self, submission_key: str) -> Optional[HandoffRecord]: ...
 
+    async def find_same_request(self, new: NewHandoff, since: datetime) -> Optional[HandoffRecord]: ...
+
     async def count_recent(
         self, conversation_id: Optional[str], email: str, since: datetime
     ) -> RecentCounts: ...
@@ -274,6 +276,33 @@ class SqlHandoffRepository:
             return record
 
         return await self._run("find_handoff_submission", run())
+
+    async def find_same_request(self, new: NewHandoff, since: datetime) -> Optional[HandoffRecord]:
+        """The latest request of this conversation with the same e-mail and question, since `since`.
+
+        A visitor whose confirmation was lost (the action server died after the commit) and
+        who asks again gets the request already stored, not a second one.
+        """
+        async def run() -> Optional[HandoffRecord]:
+            if not new.conversation_id:
+                return None
+            stmt = (
+                select(HandoffRequest)
+                .where(
+                    HandoffRequest.conversation_id == new.conversation_id,
+                    HandoffRequest.created_at >= since,
+                    func.lower(HandoffRequest.email) == new.email.strip().lower(),
+                    HandoffRequest.question == new.question,
+                )
+                .order_by(HandoffRequest.id.desc())
+                .limit(1)
+                .execution_options(populate_existing=True)
+            )
+            row = (await self._session.execute(stmt)).scalar_one_or_none()
+            await self._session.commit()
+            return self._record(row) if row is not None else None
+
+        return await self._run("find_same_handoff", run())
 
     async def count_recent(
         self, conversation_id: Optional[str], email: str, since: datetime
@@ -607,6 +636,16 @@ class InMemoryHandoffRepository:
     async def find_submission(self, submission_key: str) -> Optional[HandoffRecord]:
         self._check("find_handoff_submission")
         return next((r for r in self._store.rows.values() if r.submission_key == submission_key), None)
+
+    async def find_same_request(self, new: NewHandoff, since: datetime) -> Optional[HandoffRecord]:
+        self._check("find_same_handoff")
+        wanted = new.email.strip().lower()
+        same = [
+            r for r in self._store.rows.values()
+            if new.conversation_id and r.conversation_id == new.conversation_id and r.created_at >= since
+            and r.email.lower() == wanted and r.question == new.question
+        ]
+        return max(same, key=lambda r: r.id, default=None)
 
     async def count_recent(
         self, conversation_id: Optional[str], email: str, since: datetime

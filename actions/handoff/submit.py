@@ -10,7 +10,10 @@
   The user is told what happens next either way (an answer by e-mail within a few working
   days). If the database itself fails, the user is told so and given the direct link.
 - Idempotent: the submission carries the key drawn when the form started (guards.py); a
-  submit retried after its commit finds the stored request and gives the same number.
+  submit retried after its commit finds the stored request and gives the same number. The
+  same question with the same e-mail from the same conversation within 24 h is the same
+  request too (its confirmation may have been lost with the action server): the visitor
+  who asks again gets the stored request's number, and nothing is stored twice.
 - Daily limits per conversation and per e-mail address (guards.py): over them, nothing is
   stored and the user is told so in French.
 The form slots are emptied in every case.
@@ -44,7 +47,7 @@ from actions.handoff.form import (
     ORGANISATION_SLOT,
     QUESTION_SLOT,
 )
-from actions.handoff.guards import DailyLimits, submission_key
+from actions.handoff.guards import WINDOW, DailyLimits, submission_key
 from actions.handoff.loop import DELIVERY_LOOP, DeliveryLoop
 from actions.handoff.outbox import Outbox, utcnow
 from actions.handoff.retention import conversation_retention_days
@@ -119,6 +122,7 @@ class ActionSubmitHandoff(Action):
         try:
             async with self.repositories() as repo:
                 stored = await repo.find_submission(new.submission_key) if new.submission_key else None
+                stored = stored or await repo.find_same_request(new, now - WINDOW)
                 refusal = None if stored else await limits.refusal(repo, new, now)
                 record = stored or (None if refusal else await repo.create(new, now))
         except RepositoryError as error:

@@ -116,10 +116,30 @@ async def test_a_submit_retried_after_its_commit_stores_one_request(factory: Sql
     assert await count_rows(factory) == 1
 
 
-async def test_each_new_form_is_a_new_submission(factory: SqlHandoffRepositoryFactory) -> None:
+async def test_each_new_form_with_another_question_is_a_new_submission(factory: SqlHandoffRepositoryFactory) -> None:
     await run(submit(factory), {**FORM, "handoff_submission_key": KEY})
-    await run(submit(factory), {**FORM, "handoff_submission_key": "f" * 32})
+    await run(submit(factory), {**FORM, "handoff_question": "Autre chose : le calendrier ?", "handoff_submission_key": "f" * 32})
     assert await count_rows(factory) == 2
+
+
+async def test_the_same_request_asked_again_after_a_lost_confirmation_is_stored_once(
+    factory: SqlHandoffRepositoryFactory,
+) -> None:
+    """The action server died after the commit: the visitor never saw the number and asks
+    again in a new form (new submission key). Same conversation, e-mail and question within
+    24 h: the stored request and its number, not a second row. Another conversation, or a
+    day later, is a new request."""
+    first = await run(submit(factory), {**FORM, "handoff_submission_key": KEY})
+    again = await run(
+        submit(factory, clock=lambda: NOW + timedelta(minutes=5)),
+        {**FORM, "handoff_email": FORM["handoff_email"].upper(), "handoff_submission_key": "f" * 32},
+    )
+    assert [m["response"] for m in first + again] == ["utter_handoff_stored"] * 2
+    assert again[0]["request_id"] == first[0]["request_id"]
+    assert await count_rows(factory) == 1
+    await run(submit(factory), {**FORM, "handoff_submission_key": "e" * 32}, sender="rest:other")
+    await run(submit(factory, clock=lambda: NOW + timedelta(hours=25)), {**FORM, "handoff_submission_key": "d" * 32})
+    assert await count_rows(factory) == 3
 
 
 async def test_requests_per_conversation_per_day_are_limited(factory: SqlHandoffRepositoryFactory) -> None:
