@@ -7,7 +7,8 @@ A request is stored first (status "pending"), then delivered by `Outbox.deliver`
 2. if an earlier attempt may have reached Slack (timeout, crash after posting), look for
    the message's delivery token in the channel history first, and only post when absent;
 3. post it; on success mark it "delivered" with the Slack ts; on failure put it back to
-   "pending" with the next attempt time (exponential back-off) and the error.
+   "pending" with the next attempt time (exponential back-off, and never sooner than a
+   Retry-After of Slack's that the call could not wait) and the error.
 A request is never deleted by delivery: while Slack is down it stays pending ("never
 lost"), and it is posted once ("never twice") except in one case Slack gives us no way to
 rule out: the history check itself impossible (missing scope), where we post anyway.
@@ -59,6 +60,7 @@ BLOCKED: Final[str] = "blocked"  # Slack refuses for good: configuration to fix
 SUPERSEDED: Final[str] = "superseded"  # a later attempt holds the request now
 HISTORY_MARGIN_SECONDS: Final[float] = 120.0
 ATTEMPT_CALLS: Final[int] = 2  # one attempt: the history check, then the post
+MAX_RETRY_AFTER_SECONDS: Final[float] = 86400.0  # a Retry-After beyond a day is not believed
 
 
 def utcnow() -> datetime:
@@ -217,7 +219,10 @@ class Outbox:
                 error,
             )
         else:
-            retry_at = self.clock() + timedelta(seconds=self.policy.delay(attempt))
+            delay = self.policy.delay(attempt)
+            if error.retry_after is not None:  # Slack's Retry-After: never sooner
+                delay = max(delay, min(error.retry_after, MAX_RETRY_AFTER_SECONDS))
+            retry_at = self.clock() + timedelta(seconds=delay)
             logger.warning(
                 "hand-off %s: delivery attempt %d failed (%s); next attempt at %s",
                 record.id,

@@ -11,7 +11,8 @@ A failure says whether the message may nevertheless have reached Slack ("ambiguo
 timeout or a connection cut after the request was sent, or an unexpected 5xx), and whether
 Slack refused for a reason that will not go away by retrying ("permanent": invalid_auth,
 channel_not_found...: the configuration must change). Only unambiguous failures are retried
-inside a call; the outbox handles the rest.
+inside a call; the outbox handles the rest. A Retry-After longer than what is left of the
+deadline ends the call; the outbox then schedules the next attempt no sooner than that.
 
 The history check follows Slack's pagination cursor (200 messages a page) until the token
 is found, the history ends, or its single deadline (the same as one call's) runs out: one
@@ -49,15 +50,23 @@ PERMANENT_ERRORS = frozenset({
 
 class SlackDeliveryError(Exception):
     """ambiguous: the call may have taken effect; refused: Slack answered and said no;
-    permanent: a refusal that will not go away by retrying (configuration to fix)."""
+    permanent: a refusal that will not go away by retrying (configuration to fix);
+    retry_after: seconds Slack asked us to wait (429/503 Retry-After) and that the call's
+    deadline could not cover: no retry may come sooner."""
 
     def __init__(
-        self, message: str, ambiguous: bool = False, refused: bool = False, permanent: bool = False
+        self,
+        message: str,
+        ambiguous: bool = False,
+        refused: bool = False,
+        permanent: bool = False,
+        retry_after: Optional[float] = None,
     ) -> None:
         super().__init__(message)
         self.ambiguous = ambiguous
         self.refused = refused or permanent
         self.permanent = permanent
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,7 @@ class AiohttpSlackPoster:
         url = self.config.base_url + method
         headers = {"Authorization": f"Bearer {self.config.token}"}
         last_error = "no attempt"
+        retry_after_seconds: Optional[float] = None  # asked by Slack, not waited yet
         for attempt in range(1, MAX_ATTEMPTS_PER_CALL + 1):
             remaining = deadline - time.monotonic()
             if remaining <= 0.05:
@@ -154,15 +164,17 @@ class AiohttpSlackPoster:
                     )
                 last_error = f"{method}: HTTP {status}"
                 pause = _RETRY_PAUSE_SECONDS
+                retry_after_seconds = None
                 if retry_after and retry_after.isdigit():
-                    pause = float(retry_after)
+                    pause = retry_after_seconds = float(retry_after)
                 if time.monotonic() + pause >= deadline:
-                    break
+                    break  # the outbox waits it (retry_after) before the next attempt
                 await asyncio.sleep(pause)
+                retry_after_seconds = None
                 continue
             if attempt < MAX_ATTEMPTS_PER_CALL:
                 await asyncio.sleep(min(_RETRY_PAUSE_SECONDS, max(0.0, deadline - time.monotonic())))
-        raise SlackDeliveryError(last_error)
+        raise SlackDeliveryError(last_error, retry_after=retry_after_seconds)
 
     async def post(self, text: str, blocks: List[Dict[str, Any]], metadata: Dict[str, Any]) -> str:
         data = await self._call(
