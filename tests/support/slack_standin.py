@@ -7,6 +7,12 @@ The stand-in runs an aiohttp server on 127.0.0.1 in its own thread (so synchrono
 and another process, such as `rasa run`, can use it) and records every chat.postMessage.
 `available = False` makes it answer 503 like a Slack outage; conversations.history returns
 the recorded messages of a channel (with their metadata), as Slack does.
+
+Fault scripts: `script(method, Answer(...), ...)` queues the next answers of one Web API
+method (an HTTP status, headers such as Retry-After, a delay, and for chat.postMessage
+whether the message reaches the channel before the delay, after it, or never); once the
+queue is used up the method answers normally again. `calls` lists every call as it arrived
+(method, time.monotonic()), scripted or not.
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ import json
 import socket
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, List, Literal, Optional, Tuple
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -107,6 +114,37 @@ class PostedMessage:
     body: Dict[str, Any] = field(default_factory=dict)
 
 
+Recording = Literal["after_delay", "before_delay", "never"]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One scripted answer to one call of a Web API method.
+
+    status 200 answers as Slack does; any other status answers `{"ok": false}` with it.
+    recorded (chat.postMessage only): "after_delay" (Slack slow to process the post),
+    "before_delay" (posted, but the answer is late), "never"; default: "after_delay" for
+    status 200, "never" otherwise.
+    """
+
+    status: int = 200
+    headers: Tuple[Tuple[str, str], ...] = ()  # e.g. (("Retry-After", "2"),)
+    delay_seconds: float = 0.0
+    recorded: Optional[Recording] = None
+
+    @property
+    def recording(self) -> Recording:
+        if self.recorded is not None:
+            return self.recorded
+        return "after_delay" if self.status == 200 else "never"
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str  # "chat.postMessage", "conversations.history"...
+    at: float  # time.monotonic() when the request arrived (system-wide on Linux)
+
+
 class SlackStandIn:
     """Fake https://slack.com/api/ on 127.0.0.1 (thread-safe recording)."""
 
@@ -127,6 +165,8 @@ class SlackStandIn:
         self._thread: Optional[threading.Thread] = None
         self._ts_counter = 0
         self.deleted: List[Tuple[str, str]] = []  # (channel, ts) of every chat.delete call
+        self._scripts: Dict[str, Deque[Answer]] = {}
+        self._calls: List[Call] = []
 
     # -- recorded calls ---------------------------------------------------------------
 
@@ -140,11 +180,28 @@ class SlackStandIn:
         with self._lock:
             return self._refused
 
+    def calls(self, method: Optional[str] = None) -> List[Call]:
+        with self._lock:
+            return [c for c in self._calls if method is None or c.method == method]
+
+    def script(self, method: str, *answers: Answer) -> None:
+        """Queue the next answers of `method` (after those already queued)."""
+        with self._lock:
+            self._scripts.setdefault(method, deque()).extend(answers)
+
+    def _next_answer(self, method: str) -> Optional[Answer]:
+        with self._lock:
+            self._calls.append(Call(method, time.monotonic()))
+            queue = self._scripts.get(method)
+            return queue.popleft() if queue else None
+
     def clear(self) -> None:
         with self._lock:
             self._messages.clear()
             self._refused = 0
             self.history_calls = 0
+            self._scripts.clear()
+            self._calls.clear()
         self.refuse_with = None
         self.history_page_size = None
 
@@ -192,7 +249,27 @@ class SlackStandIn:
         token = header[len("Bearer "):] if header.startswith("Bearer ") else str(body.get("token", ""))
         return (self.expected_token is None or token == self.expected_token), token
 
+    @staticmethod
+    def _refusal(answer: Answer) -> web.Response:
+        error = {429: "ratelimited", 500: "internal_error"}.get(answer.status, "service_unavailable")
+        return web.json_response({"ok": False, "error": error}, status=answer.status, headers=dict(answer.headers))
+
+    async def _scripted_post(self, request: web.Request, answer: Answer) -> web.Response:
+        body = await self._read(request)
+        posted: Optional[Dict[str, Any]] = None
+        if answer.recording == "before_delay":
+            posted = self._record(request, body)
+        await asyncio.sleep(answer.delay_seconds)
+        if answer.recording == "after_delay":
+            posted = self._record(request, body)
+        if answer.status != 200:
+            return self._refusal(answer)
+        return web.json_response(posted or {"ok": True}, headers=dict(answer.headers))
+
     async def _post_message(self, request: web.Request) -> web.Response:
+        answer = self._next_answer("chat.postMessage")
+        if answer is not None:
+            return await self._scripted_post(request, answer)
         if self.delay_seconds:
             await asyncio.sleep(self.delay_seconds)
         if not self.available:
@@ -205,9 +282,14 @@ class SlackStandIn:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         if self.refuse_with:
             return web.json_response({"ok": False, "error": self.refuse_with})
-        channel = str(body.get("channel") or "")
-        if not channel:
+        if not str(body.get("channel") or ""):
             return web.json_response({"ok": False, "error": "channel_not_found"})
+        return web.json_response(self._record(request, body))
+
+    def _record(self, request: web.Request, body: Dict[str, Any]) -> Dict[str, Any]:
+        """Adds the message to its channel; returns Slack's answer to chat.postMessage."""
+        channel = str(body.get("channel") or "")
+        _, token = self._authorised(request, body)
         with self._lock:
             self._ts_counter += 1
             ts = f"{int(time.time())}.{self._ts_counter:06d}"
@@ -221,9 +303,14 @@ class SlackStandIn:
                     body=body,
                 )
             )
-        return web.json_response({"ok": True, "channel": channel, "ts": ts})
+        return {"ok": True, "channel": channel, "ts": ts}
 
     async def _history(self, request: web.Request) -> web.Response:
+        answer = self._next_answer("conversations.history")
+        if answer is not None:
+            await asyncio.sleep(answer.delay_seconds)
+            if answer.status != 200:
+                return self._refusal(answer)
         if not self.available:
             return web.json_response({"ok": False, "error": "service_unavailable"}, status=503)
         body = await self._read(request)
