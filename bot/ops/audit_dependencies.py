@@ -221,6 +221,10 @@ def overall_status(code: int) -> str:
             EXIT_ERROR: "error"}[code]
 
 
+def shorten(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def describe(finding: Finding) -> str:
     fixes = ", ".join(finding.fix_versions) or "aucune"
     return (f"{finding.id} : {finding.package} {finding.version} "
@@ -232,9 +236,9 @@ def summary_lines(results: Sequence[LockResult], stale: Sequence[Accepted], serv
     for r in results:
         if r.status == "unreachable":
             lines.append(f"{r.lock} : NON AUDITÉ, service de vulnérabilités {SERVICE_NAMES[service]} "
-                         f"injoignable ({r.message})")
+                         f"injoignable ({shorten(r.message)})")
         elif r.status == "error":
-            lines.append(f"{r.lock} : NON AUDITÉ, {r.message}")
+            lines.append(f"{r.lock} : NON AUDITÉ, {shorten(r.message)}")
         else:
             lines.append(f"{r.lock} : {r.audited} paquets audités, {len(r.findings)} vulnérabilités "
                          f"({len(r.accepted)} acceptées, {len(r.unaccepted)} non acceptées)")
