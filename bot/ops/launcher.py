@@ -46,6 +46,15 @@ def current_model() -> Path:
     return model
 
 
+def spawn_actions(port: int, env: Dict[str, str], workdir: Path) -> subprocess.Popen:
+    """The action server as a child process, its output appended to workdir/actions.log."""
+    return subprocess.Popen(
+        [str(ROOT / ".venv-actions/bin/python"), "-m", "bot.ops.action_server", "--actions", "actions",
+         "--port", str(port)],
+        cwd=ROOT, env=env, stdout=open(workdir / "actions.log", "ab"), stderr=subprocess.STDOUT,
+    )
+
+
 @dataclass
 class Assistant:
     rasa: subprocess.Popen
@@ -96,6 +105,20 @@ class Assistant:
                 return answer.status == 200
         return False
 
+    def kill_actions(self) -> None:
+        """Kill the action server at once (SIGKILL, as `kill -9`): no clean-up runs."""
+        self.actions.kill()
+        self.actions.wait(timeout=15)
+
+    def restart_actions(self, timeout: float = 60.0) -> None:
+        """Start the action server again on its port, and wait until it answers."""
+        self.actions = spawn_actions(self.actions_port, self.env, self.workdir)
+        deadline = time.monotonic() + timeout
+        while not self._actions_ready():
+            if self.actions.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"Le serveur d'actions n'a pas redémarré.\n{self.logs()}")
+            time.sleep(0.25)
+
     def stop(self) -> None:
         for proc in (self.rasa, self.actions):
             if proc.poll() is None:
@@ -132,11 +155,7 @@ class Assistant:
         env.setdefault("DATABASE_URL", f"sqlite+aiosqlite:///{ROOT / 'var' / 'urbact.db'}")
         env.update(extra_env or {})
         started_at = time.monotonic()
-        actions = subprocess.Popen(
-            [str(ROOT / ".venv-actions/bin/python"), "-m", "bot.ops.action_server", "--actions", "actions",
-             "--port", str(actions_port)],
-            cwd=ROOT, env=env, stdout=open(workdir / "actions.log", "wb"), stderr=subprocess.STDOUT,
-        )
+        actions = spawn_actions(actions_port, env, workdir)
         rasa = subprocess.Popen(
             [str(ROOT / ".venv-rasa/bin/rasa"), "run", "--model", str(model), "--interface", "127.0.0.1",
              "--port", str(rasa_port), "--credentials", str(creds_path), "--endpoints", str(endpoints)],
