@@ -104,10 +104,11 @@ test-audit:
 eval: model
 	$(PY_RASA) -m bot.ops.blind_eval
 
-# In `make test`: fails when either blind set has fewer than 70 % of its conversations
-# answered right (measured 75 % on both on 2026-11-29, docs/blind-eval.md).
+# In `make test`: fails when the working or frozen blind set has fewer than 70 % of its
+# conversations answered right, or the fresh set fewer than 60 % (measured on 2026-11-29:
+# working 84 %, frozen 77 %, fresh 68 %; docs/blind-eval.md).
 test-eval: model
-	$(PY_RASA) -m bot.ops.blind_eval --min-rate 0.70
+	$(PY_RASA) -m bot.ops.blind_eval --min-rate 0.70 --min-rate fresh=0.60
 
 bench: model
 	$(PY_RASA) -m bot.ops.bench

@@ -12,8 +12,9 @@ Results in results/eval/:
 - summary.json: turns, passed, answer rate and "asked to rephrase" rate, per set and per kind;
 - misses-working.md: every missed turn of the working set, with the reply and what the NLU
   understood (intent, confidence, the answer search's candidates).
-The frozen set (tests/blind/frozen.yml) is reported as numbers only: nobody reads its
-messages or misses while tuning, and none of them enters the training data.
+The frozen set (tests/blind/frozen.yml) and the fresh set (tests/blind/fresh.yml, written
+on 2026-11-29 after the tuning on the working set) are reported as numbers only: nobody
+reads their messages or misses while tuning, and none of them enters the training data.
 """
 
 from __future__ import annotations
@@ -33,10 +34,14 @@ import yaml
 
 from bot.ops.launcher import ROOT, Assistant, current_model
 
-SETS = {"working": ROOT / "tests/blind/working.yml", "frozen": ROOT / "tests/blind/frozen.yml"}
+SETS = {
+    "working": ROOT / "tests/blind/working.yml",
+    "frozen": ROOT / "tests/blind/frozen.yml",
+    "fresh": ROOT / "tests/blind/fresh.yml",
+}
 OUT = ROOT / "results" / "eval"
 REPHRASE_MARK = "reformuler"  # the rephrase answer (and the "not my question" one) say it
-OFF_TOPIC_KINDS = frozenset({"offtopic", "hostile"})
+OFF_TOPIC_KINDS = frozenset({"offtopic", "off_topic", "hostile", "gibberish"})
 WORKERS = 4
 
 
@@ -211,8 +216,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument(
-        "--min-rate", type=float, default=None,
-        help="fail (exit 1) when a set's share of conversations answered right is below this",
+        "--min-rate", action="append", default=[], metavar="[SET=]RATE",
+        help="fail (exit 1) when a set's share of conversations answered right is below RATE "
+        "(every set, or only SET; repeatable, the named value wins)",
     )
     args = parser.parse_args(argv)
 
@@ -238,12 +244,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             f"{s['followups']['passed']}/{s['followups']['turns']}"
         )
     print(f"details: {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
-    if args.min_rate is not None:
-        low = [name for name in sets if summary[name]["conversation_rate"] < args.min_rate]
-        if low:
-            print(f"FAILED: answer rate below {args.min_rate:.0%} for {', '.join(low)}", file=sys.stderr)
-            return 1
+    minimums = min_rates(args.min_rate, sets)
+    low = [name for name, rate in minimums.items() if summary[name]["conversation_rate"] < rate]
+    if low:
+        print(
+            "FAILED: answer rate below the minimum for "
+            + ", ".join(f"{name} ({minimums[name]:.0%})" for name in low),
+            file=sys.stderr,
+        )
+        return 1
     return 0
+
+
+def min_rates(specs: Sequence[str], sets: Sequence[str]) -> Dict[str, float]:
+    """`0.7` applies to every set, `fresh=0.6` to one; the named value wins."""
+    everywhere = [float(spec) for spec in specs if "=" not in spec]
+    named = dict(spec.split("=", 1) for spec in specs if "=" in spec)
+    unknown = set(named) - set(SETS)
+    if unknown:
+        raise SystemExit(f"--min-rate: unknown set {', '.join(sorted(unknown))}")
+    rates = {name: everywhere[-1] for name in sets} if everywhere else {}
+    rates.update({name: float(rate) for name, rate in named.items() if name in sets})
+    return rates
 
 
 if __name__ == "__main__":

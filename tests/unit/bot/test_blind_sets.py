@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.ops.blind_eval import SETS, check, load_set, Turn
+from bot.ops.blind_eval import SETS, Turn, check, load_set, min_rates
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -33,7 +33,7 @@ def training_sentences() -> set[str]:
 @pytest.mark.parametrize("name", list(SETS))
 def test_sets_load_and_every_turn_checks_something(name: str) -> None:
     conversations = load_set(SETS[name])
-    assert sum(len(c.turns) for c in conversations) >= 150
+    assert sum(len(c.turns) for c in conversations) >= 140
     assert len({c.id for c in conversations}) == len(conversations)
     for conversation in conversations:
         for turn in conversation.turns:
@@ -54,3 +54,11 @@ def test_a_turn_passes_only_with_every_group_and_no_forbidden_string() -> None:
     assert check("Des interprètes et le FRANÇAIS", turn)[0]
     assert not check("Des interprètes", turn)[0]
     assert not check("Pourriez-vous reformuler ? interprète français", turn)[0]
+
+
+def test_minimum_rates_apply_to_every_set_or_to_one() -> None:
+    assert min_rates(["0.7", "fresh=0.6"], ["working", "fresh"]) == {"working": 0.7, "fresh": 0.6}
+    assert min_rates(["fresh=0.6"], ["working", "fresh"]) == {"fresh": 0.6}
+    assert min_rates([], ["working"]) == {}
+    with pytest.raises(SystemExit):
+        min_rates(["nosuchset=0.5"], ["working"])
