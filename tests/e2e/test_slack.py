@@ -42,12 +42,6 @@ SLACK_CHANNEL = "bot.channels.slack.UrbactSlackInput"
 APOLOGY_START = "Désolé, je rencontre un problème technique"
 SETTLE_SECONDS = 2.0
 
-HANDOFF_MERGED = "request_handoff" in (ROOT / "domain.yml").read_text(encoding="utf-8")
-needs_handoff_model = pytest.mark.skipif(
-    not HANDOFF_MERGED,
-    reason="hand-off domain (.drafts/domain_handoff.yml) not merged into domain.yml / the model yet",
-)
-
 
 @pytest.fixture(scope="session")
 def slack_standin() -> Iterator[SlackStandIn]:
@@ -262,7 +256,6 @@ def stored_requests(assistant: Any, name: str, email: str) -> List[Any]:
         connection.close()
 
 
-@needs_handoff_model
 def test_handoff_reaches_the_staff_channel_once(slack_assistant: Any, slack_standin: SlackStandIn) -> None:
     slack_standin.available = True
     name = "Jeanne Immédiate"
@@ -276,7 +269,6 @@ def test_handoff_reaches_the_staff_channel_once(slack_assistant: Any, slack_stan
     assert posts[0].body["metadata"]["event_type"] == "urbact_handoff"
 
 
-@needs_handoff_model
 def test_handoff_made_while_slack_is_down_arrives_once_it_is_back(
     slack_assistant: Any, slack_standin: SlackStandIn
 ) -> None:
@@ -295,7 +287,6 @@ def test_handoff_made_while_slack_is_down_arrives_once_it_is_back(
     assert len(staff_posts(slack_standin, name)) == 1
 
 
-@needs_handoff_model
 def test_refused_consent_stores_and_sends_nothing(slack_assistant: Any, slack_standin: SlackStandIn) -> None:
     name = "Zoé Refus"
     final = fill_handoff_form(slack_assistant, "e2e-handoff-refused", name, "non")
@@ -310,7 +301,6 @@ def test_refused_consent_stores_and_sends_nothing(slack_assistant: Any, slack_st
     assert stored_requests(slack_assistant, name, "e2e-handoff-refused@valvert.fr") == []
 
 
-@needs_handoff_model
 def test_staff_list_and_mark_handled_on_slack(webhook: str, slack_assistant: Any, slack_standin: SlackStandIn) -> None:
     name = "Léa Àtraiter"
     fill_handoff_form(slack_assistant, "e2e-handoff-staff", name, "oui")
@@ -325,7 +315,6 @@ def test_staff_list_and_mark_handled_on_slack(webhook: str, slack_assistant: Any
     assert name not in listing
 
 
-@needs_handoff_model
 def test_staff_commands_refuse_other_people_and_other_channels(
     webhook: str, slack_assistant: Any, slack_standin: SlackStandIn
 ) -> None:
@@ -346,7 +335,6 @@ def test_staff_commands_refuse_other_people_and_other_channels(
     assert f"n° {number}" in done and "traitée" in done and "déjà" not in done
 
 
-@needs_handoff_model
 def test_staff_commands_are_refused_outside_slack(slack_assistant: Any) -> None:
     answer = texts(rest(slack_assistant, "e2e-not-staff", "demandes en attente"))
     assert "réservée" in answer
