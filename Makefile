@@ -32,6 +32,7 @@ help:
 	@echo "make purge-handoffs [ARGS=...]  delete old handled hand-off requests (docs/handoff.md)"
 	@echo "make purge-conversations [ARGS=...]  delete conversations older than CONVERSATION_RETENTION_DAYS"
 	@echo "make erase-person EMAIL=...  erase one person's conversations, hand-off requests, Slack messages"
+	@echo "make audit  pip-audit of both lock files (docs/security.md, results/audit.json)"
 
 install:
 	@bot/ops/ensure_venv.sh .venv-rasa requirements/rasa.lock
