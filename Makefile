@@ -62,7 +62,7 @@ validate: install data
 
 test-unit: install
 	.venv-actions/bin/pytest -q tests/unit/actions
-	.venv-rasa/bin/pytest -q tests/unit/bot
+	.venv-rasa/bin/pytest -q tests/unit/bot --ignore=tests/unit/bot/test_audit_dependencies.py  # run by test-audit
 
 test-integration: install
 	REQUIRE_POSTGRES=1 .venv-actions/bin/pytest -q tests/integration/actions

@@ -2,8 +2,8 @@
 
 The exit-code tests run the script and the real pip-audit (`.venv-audit`, or AUDIT_PIP_AUDIT)
 in subprocesses against a local stand-in of the OSV API (OSV's request/response schema), or a
-closed local port for the unreachable case. Without pip-audit they are skipped, unless
-AUDIT_PIP_AUDIT is set (as `make test-audit` does): then a missing tool fails.
+closed local port for the unreachable case. `make test-audit` builds `.venv-audit` and runs
+this file (`make test-unit` leaves it out); without pip-audit these tests fail.
 """
 
 from __future__ import annotations
@@ -110,9 +110,7 @@ def test_an_accepted_id_no_longer_found_is_stale() -> None:
 def pip_audit_tool() -> str:
     tool = os.environ.get("AUDIT_PIP_AUDIT") or str(ROOT / ".venv-audit/bin/pip-audit")
     if not os.access(tool, os.X_OK):
-        if os.environ.get("AUDIT_PIP_AUDIT"):
-            pytest.fail(f"AUDIT_PIP_AUDIT={tool} is not executable")
-        pytest.skip("no .venv-audit (make test-audit builds it and runs these tests)")
+        pytest.fail(f"pip-audit introuvable ({tool}) : lancez `make test-audit`, qui crée .venv-audit", pytrace=False)
     return tool
 
 
