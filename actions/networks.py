@@ -163,7 +163,7 @@ def report_problem(
     suggestions = list(res.suggestions)
     if suggestions:
         ctx.say(
-            f"Je ne trouve pas « {res.raw} » parmi les {noun} de ma base. Vouliez-vous dire :",
+            f"{not_found(res.raw, entity, noun)} Vouliez-vous dire :",
             [button(label, intent, **{**keep, entity: label}) for _, label in suggestions],
         )
     elif entity in ("network_type", "programme"):
@@ -174,10 +174,17 @@ def report_problem(
         )
         ctx.say(f"Je ne reconnais pas « {res.raw} ». Voici les choix possibles :", options)
     else:
-        ctx.say(
-            f"Je ne trouve pas « {res.raw} » parmi les {noun} de ma base, qui n'est pas exhaustive. "
-            f"La liste officielle des réseaux : {NETWORKS_URL}"
+        ctx.say(f"{not_found(res.raw, entity, noun)} La liste officielle des réseaux : {NETWORKS_URL}")
+
+
+def not_found(raw: str, entity: str, noun: str) -> str:
+    """A name absent from the knowledge base, said plainly: for a town, that no network was found."""
+    if entity == "city":
+        return (
+            f"« {raw} » ne figure pas parmi les {noun} de ma base : je n'y trouve aucun réseau "
+            "URBACT pour cette collectivité (ma base n'est pas exhaustive)."
         )
+    return f"« {raw} » ne figure pas parmi les {noun} de ma base, qui n'est pas exhaustive."
 
 
 # ----------------------------------------------------------------------------- last query

@@ -100,14 +100,15 @@ async def test_city_alias_romans(repo):  # type: ignore[no-untyped-def]
 
 async def test_unknown_city_is_reported_honestly(repo):  # type: ignore[no-untyped-def]
     result = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "Bordeaux")])
-    assert "Je ne trouve pas « Bordeaux »" in result.text
+    assert "« Bordeaux » ne figure pas" in result.text
+    assert "aucun réseau" in result.text  # the question was "have they taken part?": say no network was found
     assert len(result.buttons) <= 3
     assert result.slots == {"city": None}
 
 
 async def test_ambiguous_city_gives_suggestion_buttons(repo):  # type: ignore[no-untyped-def]
     result = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "Santa")])
-    assert "Je ne trouve pas « Santa »" in result.text
+    assert "« Santa » ne figure pas" in result.text
     assert 2 <= len(result.buttons) <= 3
     assert all(b["payload"].startswith('/ask_city_networks{"city":') for b in result.buttons)
     assert '/ask_city_networks{"city":"Santa Maria da Feira"}' in [b["payload"] for b in result.buttons]
@@ -195,7 +196,7 @@ async def test_inform_without_context_uses_the_entity_type(repo):  # type: ignor
 async def test_inform_unknown_value(repo):  # type: ignore[no-untyped-def]
     first = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "Nantes")])
     result = await run_action(ActionInform(repo.factory()), "inform", [("city", "Nancy")], first.slots)
-    assert "Je ne trouve pas « Nancy »" in result.text
+    assert "« Nancy » ne figure pas" in result.text
 
 
 @pytest.mark.parametrize(
@@ -222,7 +223,7 @@ async def test_injected_year_and_type_are_not_used_as_filters(repo):  # type: ig
         ActionSearchNetworks(repo.factory()), "search_networks", [("year", "2019 OR 1=1"), ("theme", "jeunesse")]
     )
     assert "Gen-Y City" not in result.text  # the bad year is reported, nothing is searched
-    assert "Je ne trouve pas « 2019 OR 1=1 »" in result.text
+    assert "« 2019 OR 1=1 » ne figure pas" in result.text
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ async def test_untagged_unknown_city_is_not_replaced_by_the_slot(repo):  # type:
         ActionCityNetworks(repo.factory()), "ask_city_networks",
         slots={"city": "Nantes"}, text="dans quels reseaux est Triffouillis-les-Oies ?",
     )
-    assert "Je ne trouve pas « Triffouillis-les-Oies »" in result.text
+    assert "« Triffouillis-les-Oies » ne figure pas" in result.text
     assert "Nantes" not in result.text.split("\n")[0]
 
 
@@ -57,4 +57,4 @@ async def test_untagged_unknown_network(repo):  # type: ignore[no-untyped-def]
         ActionNetworkDetails(repo.factory()), "ask_network_details",
         slots={"network": "BoostInno"}, text="Parlez-moi du réseau SuperVilles",
     )
-    assert "Je ne trouve pas « SuperVilles »" in result.text
+    assert "« SuperVilles » ne figure pas" in result.text
