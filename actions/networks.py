@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, Optional
+from typing import Any, Final, Optional
 
 from rasa_sdk.events import SlotSet
 
 from actions.base import Context, DatabaseAction
-from actions.db.repositories import CityDetail, NetworkDetail, NetworkQuery
+from actions.closest_network import closest
+from actions.db.repositories import CityDetail, NetworkDetail, NetworkQuery, NetworkSummary
 from actions.db.vocab import NETWORK_TYPES, PAGE_SIZE
 from actions.formatting import (
     NETWORKS_URL,
@@ -290,6 +291,10 @@ async def show_search(ctx: Context, filters: dict[str, Any], offset: int = 0) ->
     else:
         header = f"Suite des {description} ({offset + 1}-{offset + len(shown)} sur {len(results)}) :"
     lines = [header, *(network_line(n) for n in shown)]
+    hidden = await closest_hidden(ctx, filters, results, shown) if offset == 0 else None
+    if hidden is not None:  # the one the message describes sits on a later page
+        lines.insert(1, f"Le plus proche de votre message : {network_line(hidden).lstrip('• ')}")
+        lines.insert(2, "Les autres :")
     if "country" in filters:  # "des villes polonaises ?": say which cities
         cities = await ctx.repo.cities_in_country([n.slug for n in shown], filters["country"])
         lines[1:] = [
@@ -300,13 +305,31 @@ async def show_search(ctx: Context, filters: dict[str, Any], offset: int = 0) ->
     if more:
         lines.append(more)
     lines.append(f"Liste officielle : {NETWORKS_URL}")
-    buttons = [button(f"En savoir plus : {shown[0].name}", "ask_network_details", network=shown[0].name)]
-    if len(shown) > 1:
+    first = hidden or shown[0]
+    buttons = [button(f"En savoir plus : {first.name}", "ask_network_details", network=first.name)]
+    if len(shown) > 1 and hidden is None:
         buttons.append(button(f"En savoir plus : {shown[1].name}", "ask_network_details", network=shown[1].name))
     if next_offset is not None:
         buttons.append(more_button(next_offset))
     ctx.say("\n".join(lines), buttons)
     return query_events(ctx, query, network=single, **entity_slots)
+
+
+MAX_COMPARED: Final[int] = 60
+
+
+async def closest_hidden(
+    ctx: Context, filters: dict[str, Any], results: list[NetworkSummary], shown: list[NetworkSummary]
+) -> Optional[NetworkSummary]:
+    """For a theme search longer than a page: the network beyond the first page whose name
+    and description are closest to the person's words, if one clearly is."""
+    text = str((ctx.tracker.latest_message or {}).get("text") or "")
+    if "theme" not in filters or len(results) <= len(shown) or not text or text.startswith("/"):
+        return None
+    details = [await ctx.repo.get_network(n.slug) for n in results[:MAX_COMPARED]]
+    slug = closest(text, [(d.slug, f"{d.name} {d.description}") for d in details if d is not None])
+    visible = {n.slug for n in shown}
+    return next((n for n in results if n.slug == slug and slug not in visible), None)
 
 
 def _partner_summary(n: NetworkDetail) -> str:
