@@ -87,9 +87,9 @@ def load_set(path: Path) -> List[Conversation]:
                 say=str(t["say"]),
                 expect=[[str(a) for a in group] for group in t.get("expect") or []],
                 forbid=[str(f) for f in t.get("forbid") or []],
-                followup=bool(t.get("followup")),
+                followup=bool(t.get("followup")) or index > 0,  # every turn after the first leans on it
             )
-            for t in raw["turns"]
+            for index, t in enumerate(raw["turns"])
         ]
         conversations.append(Conversation(str(raw["id"]), str(raw.get("kind", "?")), turns))
     return conversations
