@@ -707,6 +707,9 @@ class ActionCityNetworks(DatabaseAction):
             last = read_last_query(ctx)
             if last and last["a"] == "city":
                 slug = last["c"]
+            elif last and last["a"] == "search" and "country" in last["f"]:
+                # "des villes norvégiennes ?" then "dans quels réseaux ?": that country's networks
+                return await show_search(ctx, {"country": last["f"]["country"]})
             elif ctx.slot("city"):
                 slot = ctx.norm.resolve("city", ctx.slot("city")) if ctx.norm else None
                 slug = slot.value if slot and slot.found else None

@@ -310,6 +310,13 @@ async def test_cities_of_a_country_are_named(repo):  # type: ignore[no-untyped-d
     assert "Belgique" in partners.text and "– avec " in partners.text
 
 
+async def test_which_networks_after_the_cities_of_a_country(repo):  # type: ignore[no-untyped-def]
+    first = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("country", "polonaises")])
+    again = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", slots=first.slots, text="dans quels reseaux ?")
+    assert "Pologne" in again.text and "Quelle ville" not in again.text
+    assert first.text.split("\n")[1] in again.text  # the same networks, not a request for a town
+
+
 async def test_who_else_in_a_country_after_a_network(repo):  # type: ignore[no-untyped-def]
     first = await run_action(ActionNetworkDetails(repo.factory()), "ask_network_details", [("network", "BioCanteens")])
     result = await run_action(ActionInform(repo.factory()), "inform", [("country", "France")], first.slots,
