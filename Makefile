@@ -106,10 +106,10 @@ eval: model
 	$(PY_RASA) -m bot.ops.blind_eval
 
 # In `make test`: fails when the working or frozen blind set has fewer than 70 % of its
-# conversations answered right, or the fresh set fewer than 60 % (measured on 2026-11-29:
-# working 84 %, frozen 77 %, fresh 68 %; docs/blind-eval.md).
+# conversations answered right, or the fresh set fewer than 65 % (measured on 2026-11-29,
+# evening: working 91 %, frozen 81 %, fresh 73 %; docs/blind-eval.md).
 test-eval: model
-	$(PY_RASA) -m bot.ops.blind_eval --min-rate 0.70 --min-rate fresh=0.60
+	$(PY_RASA) -m bot.ops.blind_eval --min-rate 0.70 --min-rate fresh=0.65
 
 bench: model
 	$(PY_RASA) -m bot.ops.bench
