@@ -19,11 +19,10 @@ import shutil
 import socket
 import sqlite3
 import threading
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List
 
 import psycopg2
 import pytest
@@ -33,6 +32,7 @@ from bot.channels.rest import APOLOGY
 from bot.ops.launcher import ROOT, Assistant
 from tests.e2e.conftest import START_TIMEOUT_SECONDS, model_path
 from tests.support.throwaway_services import ThrowawayPostgres, ThrowawayRedis, free_port
+from tests.support.waiting import wait_until
 
 TRACKER_DB = "urbact_tracker"
 QUESTION = "Peut-on rejoindre un réseau de transfert sans expérience européenne ?"
@@ -62,14 +62,6 @@ def requests_stored(assistant: Assistant, email: str) -> List[Any]:
     path = assistant.env["DATABASE_URL"].split("///", 1)[1]
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
         return connection.execute("SELECT id FROM handoff_requests WHERE email = ?", (email,)).fetchall()
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.1)
 
 
 def open_form(assistant: Assistant, sender: str, name: str) -> None:
@@ -131,7 +123,7 @@ def test_action_server_killed_after_storing_a_request_then_asked_again(
         replies: List[str] = []
         consent = threading.Thread(target=lambda: replies.append(finish_form(assistant, sender, name, email)))
         consent.start()
-        wait_until(lambda: len(requests_stored(assistant, email)) == 1, 60, "the request to be stored")
+        wait_until(lambda: len(requests_stored(assistant, email)) == 1, 60, "the request stored")
         assistant.kill_actions()  # stored, now posting to Slack: the confirmation is never sent
         consent.join(timeout=60)
         assert replies == [APOLOGY]

@@ -26,6 +26,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from bot.ops.action_secret import new_secret  # noqa: E402
+from tests.support.waiting import stop  # noqa: E402
 
 PYTHON = REPO_ROOT / ".venv-actions" / "bin" / "python"
 RASA_PYTHON = REPO_ROOT / ".venv-rasa" / "bin" / "python"
@@ -75,12 +76,7 @@ def running_server(secret: str) -> Iterator[int]:
         wait_healthy(process, port)
         yield port
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List
+from typing import Dict, Iterator, List
 
 import pytest
 
@@ -36,6 +36,7 @@ from actions.db.engine import create_engine  # noqa: E402
 from actions.db.handoff_repository import HandoffRecord, NewHandoff, SqlHandoffRepositoryFactory  # noqa: E402
 from bot.ops.action_secret import new_secret  # noqa: E402
 from tests.support.slack_standin import Answer, PostedMessage, SlackStandIn, free_port  # noqa: E402
+from tests.support.waiting import stop, wait_until  # noqa: E402
 
 PYTHON = REPO_ROOT / ".venv-actions" / "bin" / "python"
 TOKEN = "xoxb-faults"
@@ -140,14 +141,6 @@ def assert_delivered_once(url: str, request_id: int, standin: SlackStandIn) -> H
     assert message.body["metadata"]["event_payload"]["request_id"] == request_id
     assert (record.delivery_status, record.slack_ts) == ("delivered", message.ts)
     return record
-
-
-def wait_until(condition: Callable[[], bool], within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {within} s: {what}")
-        time.sleep(0.05)
 
 
 # --------------------------------------------------------------------------- 1. 429 + Retry-After
@@ -270,12 +263,7 @@ def test_second_deliverer_during_a_slow_post_posts_nothing(
         wait_until(lambda: row(db_url, request_id).delivery_status == "delivered", 15,
                    "the slow post recorded as delivered")
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
         log.close()
     record = assert_delivered_once(db_url, request_id, standin)
     assert record.delivery_attempts == 1  # claimed once: nobody took it over
