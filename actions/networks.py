@@ -291,16 +291,17 @@ async def show_search(ctx: Context, filters: dict[str, Any], offset: int = 0) ->
     else:
         header = f"Suite des {description} ({offset + 1}-{offset + len(shown)} sur {len(results)}) :"
     lines = [header, *(network_line(n) for n in shown)]
-    hidden = await closest_hidden(ctx, filters, results, shown) if offset == 0 else None
-    if hidden is not None:  # the one the message describes sits on a later page
-        lines.insert(1, f"Le plus proche de votre message : {network_line(hidden).lstrip('• ')}")
-        lines.insert(2, "Les autres :")
     if "country" in filters:  # "des villes polonaises ?": say which cities
         cities = await ctx.repo.cities_in_country([n.slug for n in shown], filters["country"])
         lines[1:] = [
             f"{line} – avec {fr_join(cities[n.slug])}" if cities.get(n.slug) else line
             for n, line in zip(shown, lines[1:])
         ]
+    # After the country decoration above, which pairs lines[1:] with `shown`.
+    hidden = await closest_hidden(ctx, filters, results, shown) if offset == 0 else None
+    if hidden is not None:  # the one the message describes sits on a later page
+        lines.insert(1, f"Le plus proche de votre message : {network_line(hidden).lstrip('• ')}")
+        lines.insert(2, "Les autres :")
     more = remaining_line(remaining)
     if more:
         lines.append(more)

@@ -38,3 +38,17 @@ async def test_the_closest_network_is_not_repeated_when_already_on_the_first_pag
     text = "les personnes agees isolees chez elles, c'est un vrai sujet chez nous"
     result = await run_action(ActionSearchNetworks(repo.factory()), "search_networks", [("theme", "inclusion")], text=text)
     assert "Le plus proche" not in result.text and "Breaking Isolation" in result.text
+
+
+
+async def test_a_theme_and_country_search_keeps_every_line_with_the_closest_first(repo) -> None:  # type: ignore[no-untyped-def]
+    """The country decoration pairs each listed network with its line; the closest network is
+    added after it, so no line is lost or paired with the wrong network."""
+    text = "on voit monter les préjugés contre les migrants dans nos quartiers"
+    filters = [("theme", "inclusion"), ("country", "Portugal")]
+    result = await run_action(ActionSearchNetworks(repo.factory()), "search_networks", filters, text=text)
+    lines = result.text.split("\n")
+    assert lines[-1].startswith("Liste officielle"), result.text
+    if "Le plus proche" in result.text:
+        assert lines[1].startswith("Le plus proche") and lines[2] == "Les autres :", result.text
+    assert all("– avec " in line for line in lines if line.startswith("• ")), result.text
