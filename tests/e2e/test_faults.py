@@ -29,9 +29,9 @@ import pytest
 import requests
 
 from bot.channels.rest import APOLOGY
-from bot.ops.launcher import ROOT, Assistant
+from bot.ops.launcher import ROOT, Assistant, free_port
 from tests.e2e.conftest import START_TIMEOUT_SECONDS, model_path
-from tests.support.throwaway_services import ThrowawayPostgres, ThrowawayRedis, free_port
+from tests.support.throwaway_services import ThrowawayPostgres, ThrowawayRedis
 from tests.support.waiting import wait_until
 
 TRACKER_DB = "urbact_tracker"

@@ -19,11 +19,7 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from bot.ops.launcher import free_port
 
 
 def answers(port: int) -> bool:
