@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence
 
 from actions.db.repositories import CallInfo
-from actions.text import fold
+from common.text import fold
 
 _WORD = re.compile(r"[a-z0-9]+")
 _YEAR = re.compile(r"\b(20[0-4]\d)\b")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Final, Iterable, Optional, Sequence, Tuple
 
-from actions.text import fold
+from common.text import fold
 
 STEM: Final[int] = 4
 _WORD = re.compile(r"[a-z0-9]+")

@@ -8,7 +8,7 @@ from typing import Any
 from rasa_sdk.events import FollowupAction
 
 from actions.base import Context, DatabaseAction
-from actions.text import fold
+from common.text import fold
 from actions.formatting import FRANCE_URL, GET_INVOLVED_URL, button, country_name, in_country
 from actions.normalize import country_resolver
 

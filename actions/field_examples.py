@@ -17,9 +17,9 @@ from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.text import normalise_name
+from common.text import normalise_name
 
-# Normalised alias (see actions.text.normalise_name) -> key of the `utter_example_<key>` response.
+# Normalised alias (see common.text.normalise_name) -> key of the `utter_example_<key>` response.
 CITY_KEYS: Final[Dict[str, str]] = {
     "nantes": "nantes",
     "nantes metropole": "nantes",

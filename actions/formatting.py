@@ -8,7 +8,7 @@ from typing import Any, Optional, Sequence
 
 from actions.db.repositories import NetworkSummary
 from actions.db.vocab import CITY_KINDS, COUNTRIES, NETWORK_TYPES, PAGE_SIZE
-from actions.text import fold
+from common.text import fold
 
 NETWORKS_URL = "https://urbact.eu/all-networks"
 GET_INVOLVED_URL = "https://urbact.eu/get-involved"

@@ -35,7 +35,7 @@ from actions.formatting import (
     type_label,
 )
 from actions.normalize import Resolution, parse_offset, residual_name
-from actions.text import fold
+from common.text import fold
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ Every value read from an entity or a slot goes through here before it reaches a 
   starting with "/" can inject any JSON as an entity value);
 - resolvers map what the user typed ("mouans sartou", "romans", "boost inno",
   "les jeunes", "villes françaises") to a known canonical value, using
-  actions.text.normalise_name (case, accents, hyphens, elisions) and rapidfuzz for typos;
+  common.text.normalise_name (case, accents, hyphens, elisions) and rapidfuzz for typos;
 - an unknown value gives up to 3 close suggestions, never a guess.
 """
 
@@ -21,7 +21,7 @@ from rapidfuzz import fuzz, process
 
 from actions.db.repositories import Catalogue, NameEntry
 from actions.db.vocab import COUNTRIES, NETWORK_TYPES, PAGE_SIZE, PROGRAMMES
-from actions.text import fold, normalise_name
+from common.text import fold, normalise_name
 
 MAX_VALUE_LENGTH = 80
 MAX_OFFSET = 1000

@@ -1,6 +1,6 @@
 """SQLAlchemy 2 typed ORM for hand-off requests (questions passed on to the contact point).
 
-Same declarative Base as the knowledge base (actions/db/models.py); schema created by the
+Same declarative Base as the knowledge base (actions/db/base.py); schema created by the
 Alembic revision 0002_handoff_requests. Times are timezone-aware UTC.
 
 One row per request the user explicitly agreed to store. The delivery to the staff's Slack
@@ -17,7 +17,7 @@ from typing import Final, Optional
 from sqlalchemy import Boolean, CheckConstraint, DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from actions.db.models import Base
+from actions.db.base import Base
 
 DELIVERY_STATUSES: Final[tuple[str, ...]] = ("pending", "sending", "delivered")
 

@@ -30,7 +30,7 @@ from actions.db.vocab import (
     NETWORK_TYPES,
     PROGRAMMES,
 )
-from actions.text import normalise_name
+from common.text import normalise_name
 
 FILES = {
     "themes": "themes.csv",

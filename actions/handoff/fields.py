@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Final, Optional
 
-from actions.text import fold
+from common.text import fold
 
 MAX_EMAIL_CHARS: Final[int] = 254  # RFC 5321 path limit
 MAX_LOCAL_CHARS: Final[int] = 64

@@ -9,7 +9,6 @@ char n-gram featurizer sees the same folded text whatever the user typed.
 
 from __future__ import annotations
 
-import unicodedata
 from typing import List, Text
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -17,16 +16,7 @@ from rasa.nlu.tokenizers.spacy_tokenizer import SpacyTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.training_data.message import Message
 
-_APOSTROPHES = str.maketrans({"’": "'", "`": "'", "´": "'", "‘": "'"})
-_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae"})
-
-
-def fold(text: str) -> str:
-    """Lower-case and strip accents; unify apostrophes and ligatures."""
-    lowered = text.lower().translate(_APOSTROPHES).translate(_LIGATURES)
-    decomposed = unicodedata.normalize("NFKD", lowered)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
+from common.text import fold
 
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False

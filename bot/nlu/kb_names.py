@@ -22,12 +22,13 @@ import os
 import re
 import threading
 import time
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 from rapidfuzz import fuzz, process
+
+from common.text import fold
 
 logger = logging.getLogger(__name__)
 
@@ -37,20 +38,12 @@ MAX_WORDS = 8  # longest name, in words, that is looked for
 FUZZY_MIN_LENGTH = 5  # shorter names must be typed exactly
 RELOAD_CHECK_SECONDS = 5.0
 
-_LIGATURES = str.maketrans(
-    {"œ": "oe", "æ": "ae", "ß": "ss", "ł": "l", "đ": "d", "ø": "o", "ı": "i", "’": "'", "`": "'", "´": "'", "‘": "'"}
-)
 _WORD = re.compile(r"[^\W_]+")
 _ELIDED = frozenset({"l", "d", "j", "qu", "n", "s", "c", "m", "t", "jusqu", "lorsqu", "puisqu"})
 
 
 def default_names_path() -> Path:
     return Path(os.environ.get("KB_NAMES_FILE") or ROOT / "var" / "kb_names.json")
-
-
-def fold_char(char: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", char.lower().translate(_LIGATURES))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 @dataclass(frozen=True)
@@ -66,7 +59,7 @@ def words_of(text: str) -> List[Word]:
     folded: List[str] = []
     origin: List[int] = []
     for index, char in enumerate(text):
-        for piece in fold_char(char):
+        for piece in fold(char):
             folded.append(piece)
             origin.append(index)
     flat = "".join(folded)

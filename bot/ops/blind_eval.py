@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import unicodedata
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +32,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import yaml
 
 from bot.ops.launcher import ROOT, Assistant, current_model
+from common.text import fold
 
 SETS = {
     "working": ROOT / "tests/blind/working.yml",
@@ -43,11 +43,6 @@ OUT = ROOT / "results" / "eval"
 REPHRASE_MARK = "reformuler"  # the rephrase answer (and the "not my question" one) say it
 OFF_TOPIC_KINDS = frozenset({"offtopic", "off_topic", "hostile", "gibberish"})
 WORKERS = 4
-
-
-def fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower().replace("’", "'"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 @dataclass

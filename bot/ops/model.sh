@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Train the model only when its inputs changed; print the model's path.
 # The model is named after a hash of everything that shapes it (config, domain,
-# training data, our custom NLU components), so an unchanged project never retrains.
+# training data, our custom NLU components and the accent folding they use), so an unchanged project never retrains.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 inputs() {
-  printf '%s\n' config.yml domain.yml
+  printf '%s\n' config.yml domain.yml common/text.py
   find data/nlu data/rules data/stories bot/nlu -type f 2>/dev/null \( -name '*.yml' -o -name '*.yaml' -o -name '*.py' \) | LC_ALL=C sort
 }
 fingerprint=$(inputs | xargs sha256sum | sha256sum | cut -c1-16)
