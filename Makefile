@@ -13,12 +13,12 @@ export DATABASE_URL ?= sqlite+aiosqlite:///$(CURDIR)/var/urbact.db
 # Tests of the production profile (PostgreSQL, Redis on 127.0.0.1).
 export TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 
-RASA := .venv-rasa/bin/rasa
+RASA := .venv-rasa/bin/python -m bot.start
 PY_RASA := .venv-rasa/bin/python
 PY_ACTIONS := .venv-actions/bin/python
 KB_FILES := $(wildcard data/kb/*.csv)
 
-.PHONY: help install data model run shell test validate test-nlu test-stories test-python \
+.PHONY: help install data model run shell test test-steps lint types validate test-nlu test-stories test-python \
         test-unit test-integration test-e2e eval test-eval bench nlu-report purge-handoffs \
         purge-conversations erase-person clean audit test-audit
 
@@ -26,6 +26,7 @@ help:
 	@echo "make run    start the assistant (REST on 127.0.0.1:$(RASA_PORT))"
 	@echo "make shell  talk to it in the terminal (rasa shell)"
 	@echo "make test   run every test"
+	@echo "make lint / make types  ruff and mypy (both run inside make test)"
 	@echo "make bench  measure latency, throughput, memory, training (results/bench.json)"
 	@echo "make eval   blind evaluation: answer rate on conversations written by strangers (results/eval)"
 	@echo "make nlu-report [CV=1]  NLU quality report (docs/nlu-quality.md)"
@@ -81,8 +82,23 @@ test-e2e: model
 	@bot/ops/ensure_chromium.sh
 	.venv-rasa/bin/pytest -q tests/e2e
 
-test: validate test-unit test-integration test-nlu test-stories test-e2e test-eval test-audit
+# Every test, against a PostgreSQL and a Redis: those answering on 127.0.0.1 (5432, 6379), or
+# throwaway ones on free ports that tests/support/ensure_services.py starts and stops.
+test: install
+	@$(PY_RASA) -m tests.support.ensure_services -- $(MAKE) --no-print-directory test-steps
 	@echo "All tests passed."
+
+test-steps: validate test-unit test-integration test-nlu test-stories test-e2e test-eval test-audit
+
+# Code checks (pyproject.toml): ruff with a complexity cap of 15, mypy on each environment.
+lint:
+	@bot/ops/ensure_venv.sh .venv-lint requirements/lint.lock
+	.venv-lint/bin/ruff check actions bot common tests
+
+types: install
+	@bot/ops/ensure_venv.sh .venv-lint requirements/lint.lock
+	.venv-lint/bin/mypy --python-executable $(PY_ACTIONS) actions common
+	.venv-lint/bin/mypy --python-executable $(PY_RASA) --follow-imports=silent bot
 
 # Dependency audit (docs/security.md, "Dependency audit"): pip-audit on both lock files, findings
 # compared with the accepted table of docs/security.md, results/audit.json. Strict: exit 1 on

@@ -17,10 +17,13 @@ import redis
 from bot.ops.launcher import ROOT, Assistant, current_model
 
 TRACKER_DB = "urbact_tracker_e2e"
+# The servers `make test` tests against (tests/support/ensure_services.py).
+PG_PORT = int(os.environ.get("TEST_POSTGRES_PORT") or 5432)
+REDIS_PORT = int(os.environ.get("TEST_REDIS_PORT") or 6379)
 
 
 def ensure_database(name: str) -> None:
-    connection = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
+    connection = psycopg2.connect(host="127.0.0.1", port=PG_PORT, user="postgres", dbname="postgres")
     connection.autocommit = True
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
@@ -33,9 +36,9 @@ def ensure_database(name: str) -> None:
 def production_assistant():
     ensure_database(TRACKER_DB)
     env = {
-        "TRACKER_DB_HOST": "127.0.0.1", "TRACKER_DB_PORT": "5432", "TRACKER_DB_NAME": TRACKER_DB,
+        "TRACKER_DB_HOST": "127.0.0.1", "TRACKER_DB_PORT": str(PG_PORT), "TRACKER_DB_NAME": TRACKER_DB,
         "TRACKER_DB_USER": "postgres", "TRACKER_DB_PASSWORD": "",
-        "REDIS_HOST": "127.0.0.1", "REDIS_PORT": "6379", "REDIS_DB": "1",
+        "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(REDIS_PORT), "REDIS_DB": "1",
     }
     assistant = Assistant.launch(model=Path(os.environ.get("E2E_MODEL") or current_model()), endpoints=ROOT / "endpoints.production.yml", extra_env=env)
     try:
@@ -57,7 +60,7 @@ def test_conversation_is_stored_in_postgresql(production_assistant) -> None:
     replies = ask(production_assistant.rest_url, sender, "c'est quoi URBACT ?")
     assert "URBACT" in " ".join(reply.get("text", "") for reply in replies)
 
-    with psycopg2.connect(host="127.0.0.1", user="postgres", dbname=TRACKER_DB) as connection:
+    with psycopg2.connect(host="127.0.0.1", port=PG_PORT, user="postgres", dbname=TRACKER_DB) as connection:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(*) FROM events WHERE sender_id = %s AND type_name = 'user'",
@@ -79,8 +82,8 @@ def test_redis_serves_as_lock_store(production_assistant) -> None:
 
     sender = f"prod-{uuid.uuid4().hex[:8]}"
     conversation = f"rest:{sender}"  # the REST channel keeps its conversations apart
-    locks = RedisLockStore(host="127.0.0.1", port=6379, db=1, key_prefix="urbact")
-    raw = redis.Redis(host="127.0.0.1", port=6379, db=1)
+    locks = RedisLockStore(host="127.0.0.1", port=REDIS_PORT, db=1, key_prefix="urbact")
+    raw = redis.Redis(host="127.0.0.1", port=REDIS_PORT, db=1)
     key = f"urbact:lock:{conversation}"
     assert raw.exists(key) == 0
 
