@@ -24,6 +24,8 @@ import logging
 import threading
 from typing import Any, Callable, Dict, Optional, Text
 
+from bot.rasa_version import require_supported_rasa
+
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
@@ -65,6 +67,7 @@ def apply() -> None:
     with _lock:
         if _applied:
             return
+        require_supported_rasa("bot/fail_closed.py")
         from rasa.core import tracker_store
 
         tracker_store.FailSafeTrackerStore.on_tracker_store_error = refuse  # type: ignore[assignment]

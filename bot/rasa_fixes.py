@@ -1,7 +1,7 @@
 """Performance fixes for Rasa 3.6.21 internals, applied inside the Rasa process.
 
-`apply()` is called by the modules Rasa loads from this project (our NLU components and
-channels), so every Rasa command that uses our config (run, shell, test) gets the fixes.
+`apply()` is called at start-up by bot/start.py (every Rasa command of the project goes
+through it) and refuses to run on a Rasa version other than 3.6.21 (bot/rasa_version.py).
 Each fix keeps Rasa's behaviour and only removes repeated work; each is tested in
 tests/unit/bot/test_rasa_fixes.py and measured in docs/performance.md.
 
@@ -30,6 +30,7 @@ from jsonschema import exceptions
 from rasa.shared.constants import DOCS_BASE_URL
 
 from bot import fail_closed
+from bot.rasa_version import require_supported_rasa
 
 _lock = threading.Lock()
 _applied = False
@@ -88,6 +89,7 @@ def apply() -> None:
     with _lock:
         if _applied:
             return
+        require_supported_rasa("bot/rasa_fixes.py")
         from rasa.core.actions.action import RemoteAction
         from rasa.shared.core.events import Event
 

@@ -30,7 +30,6 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import rasa_fixes
 from bot.channels import limits
 from bot.channels.limits import LimitSettings, MessageGuard
 from bot.channels.validation import (
@@ -41,7 +40,6 @@ from bot.channels.validation import (
 )
 
 logger = logging.getLogger(__name__)
-rasa_fixes.apply()  # this module is loaded by Rasa: install the speed fixes (bot/rasa_fixes.py)
 
 APOLOGY = (
     "Désolé, je rencontre un problème technique et ne peux pas répondre pour le moment. "

@@ -26,7 +26,10 @@ from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
 from rasa.utils.tensorflow.model_data import RasaModelData
 from rasa.utils.tensorflow.models import RasaModel
 
+from bot.rasa_version import require_supported_rasa
+
 logger = logging.getLogger(__name__)
+require_supported_rasa("bot/nlu/diet.py")  # rebuilds DIET the way Rasa 3.6.21 does
 
 
 class QuickLoadDIET(DIET):

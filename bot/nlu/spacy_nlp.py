@@ -25,10 +25,10 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.model import InvalidModelError
 from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
 
-from bot import rasa_fixes
+from bot.rasa_version import require_supported_rasa
 
 logger = logging.getLogger(__name__)
-rasa_fixes.apply()  # this module is loaded by Rasa: install the speed fixes (bot/rasa_fixes.py)
+require_supported_rasa("bot/nlu/spacy_nlp.py")  # replaces how Rasa 3.6.21 loads spaCy
 
 # Everything that spaCy's trained French pipelines can contain besides the tokenizer and
 # the vocabulary; "strings" is the vocabulary's string table.

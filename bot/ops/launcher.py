@@ -157,7 +157,7 @@ class Assistant:
         started_at = time.monotonic()
         actions = spawn_actions(actions_port, env, workdir)
         rasa = subprocess.Popen(
-            [str(ROOT / ".venv-rasa/bin/rasa"), "run", "--model", str(model), "--interface", "127.0.0.1",
+            [str(ROOT / ".venv-rasa/bin/python"), "-m", "bot.start", "run", "--model", str(model), "--interface", "127.0.0.1",
              "--port", str(rasa_port), "--credentials", str(creds_path), "--endpoints", str(endpoints)],
             cwd=ROOT, env=env, stdout=open(workdir / "rasa.log", "wb"), stderr=subprocess.STDOUT,
         )

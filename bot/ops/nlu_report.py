@@ -23,11 +23,11 @@ import yaml
 
 from bot.ops.launcher import ROOT, current_model
 
-RASA = str(ROOT / ".venv-rasa/bin/rasa")
+RASA = [str(ROOT / ".venv-rasa/bin/python"), "-m", "bot.start"]
 
 
 def rasa_test(nlu: str, out: Path, model: Optional[Path], extra: List[str]) -> None:
-    command = [RASA, "test", "nlu", "--nlu", nlu, "--out", str(out), *extra]
+    command = [*RASA, "test", "nlu", "--nlu", nlu, "--out", str(out), *extra]
     if model is not None:
         command += ["--model", str(model)]
     subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start the action server and Rasa in the foreground; Ctrl-C stops both.
 # Usage: bot/ops/run.sh MODEL [run|shell]
+# Rasa starts through bot/start.py: version check, our fixes, known warnings hidden.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 model=$1
@@ -31,11 +32,11 @@ pids+=($!)
 
 credentials=$(bot/ops/credentials.sh)
 if [ "$mode" = shell ]; then
-  .venv-rasa/bin/rasa shell --model "$model" --credentials "$credentials" --endpoints "$endpoints"
+  .venv-rasa/bin/python -m bot.start shell --model "$model" --credentials "$credentials" --endpoints "$endpoints"
   exit 0
 fi
 
-.venv-rasa/bin/rasa run --model "$model" --interface "$RASA_HOST" --port "$RASA_PORT" \
+.venv-rasa/bin/python -m bot.start run --model "$model" --interface "$RASA_HOST" --port "$RASA_PORT" \
   --credentials "$credentials" --endpoints "$endpoints" &
 pids+=($!)
 

@@ -80,6 +80,9 @@ def observe(model: Path, texts: Sequence[str]) -> List[Tuple[List[Tuple[str, flo
 
     from bot.nlu.answer_search import Span, normalise
     from bot.nlu.intent_rescue import clues_of
+    from bot.start import prepare
+
+    prepare()
 
     logging.getLogger("rasa").setLevel(logging.WARNING)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))

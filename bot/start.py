@@ -1,0 +1,63 @@
+"""Start Rasa with our fixes applied: `python -m bot.start <rasa arguments>`.
+
+Every way this project starts Rasa goes through here (bot/ops/run.sh, the Makefile's
+`$(RASA)`, bot/ops/launcher.py) or calls `prepare()` before loading a model in-process.
+`prepare()` hides the known deprecation warnings of third-party libraries (ours still
+show), checks the Rasa version (bot/rasa_version.py) and applies bot/rasa_fixes.py.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from typing import List, Optional
+
+# Third-party packages whose deprecation warnings at start-up are known and not ours to fix.
+KNOWN_NOISY_PACKAGES = (
+    "apscheduler",
+    "jax",
+    "keras",
+    "matplotlib",
+    "pkg_resources",
+    "rasa",
+    "sanic",
+    "sanic_cors",
+    "sqlalchemy",
+    "tensorflow",
+)
+NOISY_MODULES = r"(%s)(\.|$)" % "|".join(KNOWN_NOISY_PACKAGES)
+
+
+def quiet_known_warnings() -> None:
+    """Ignore deprecation warnings raised from the known third-party packages only.
+
+    Sanic installs a filter that shows every DeprecationWarning once when it is imported,
+    in front of the others; it is imported first so that these filters come before it.
+    TensorFlow's C++ start-up notes are silenced as Rasa itself does after its imports.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import sanic  # noqa: F401  (see above)
+
+    for category in (DeprecationWarning, PendingDeprecationWarning):
+        warnings.filterwarnings("ignore", category=category, module=NOISY_MODULES)
+
+
+def prepare() -> None:
+    """What must happen in a Rasa process before Rasa loads a model or a channel."""
+    quiet_known_warnings()
+    from bot import rasa_fixes
+
+    rasa_fixes.apply()
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    prepare()
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv = ["rasa", *(sys.argv[1:] if argv is None else argv)]
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()
