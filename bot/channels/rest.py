@@ -10,19 +10,16 @@ Same URL and payload as Rasa's stock channel (POST /webhooks/rest/webhook with
 - bad input (malformed JSON included) gets a clear French error and a log line, never a
   stack trace nor Sanic's English error page;
 - if processing fails or produces no reply (for example the action server is down),
-  the user gets a French apology instead of an empty list; a "/restart" typed by the user
-  (Rasa restarts the conversation and says nothing: the domain has no utter_restart) gets
-  a French confirmation instead of that apology;
+  the user gets a French apology instead of an empty list, or a confirmation after a
+  "/restart" (bot/channels/apology.py);
 - abuse limits (bot/channels/limits.py): body size (French 413), metadata size and nesting
   depth (French 400), messages per minute per conversation and per address (French 429).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import re
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
@@ -31,8 +28,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels import limits
+from bot.channels.apology import answer_turn
 from bot.channels.limits import LimitSettings, MessageGuard
 from bot.channels.validation import (
+    TOO_DEEP,
     InvalidInput,
     check_message,
     check_metadata,
@@ -41,30 +40,8 @@ from bot.channels.validation import (
 
 logger = logging.getLogger(__name__)
 
-APOLOGY = (
-    "Désolé, je rencontre un problème technique et ne peux pas répondre pour le moment. "
-    "Réessayez dans un instant ; si cela persiste, le point de contact URBACT France reste "
-    "joignable via https://urbact.eu/france-et-luxembourg."
-)
-
-
 NOT_A_JSON_OBJECT = "Le corps de la requête doit être un objet JSON."
-TOO_DEEP = "Le corps de la requête est trop imbriqué : envoyez un objet JSON simple."
 CONVERSATION_PREFIX = "rest:"
-RESTARTED = (
-    "C'est noté : nous repartons de zéro. Que souhaitez-vous savoir sur URBACT ou sur les "
-    "réseaux de villes ?"
-)
-# Rasa's commands that end in silence by design (ActionRestart says utter_restart only
-# when the domain has it; action_session_start says nothing), with or without entities.
-SILENT_COMMAND = re.compile(r"/(restart|session_start)(\{.*\})?", re.IGNORECASE | re.DOTALL)
-
-
-def reply_to_silence(text: Text) -> Text:
-    """What to say when processing succeeded without a reply: a confirmation after a
-    restart command typed by the user, the apology otherwise."""
-    return RESTARTED if SILENT_COMMAND.fullmatch(text.strip()) else APOLOGY
-
 
 def conversation_id(sender: Text) -> Text:
     """The conversation of a REST sender: its own namespace, apart from other channels."""
@@ -149,26 +126,14 @@ class FrenchRestInput(InputChannel):
                 input_channel=self.name(),
                 metadata=metadata,
             )
-            failed = False
-            try:
-                await on_new_message(message)
-            except asyncio.CancelledError:
-                failed = True
-                logger.error("rest: processing cancelled for sender %s", sender_id)
-            except Exception:  # noqa: BLE001 - the user must get an answer anyway
-                failed = True
-                logger.exception("rest: processing failed for sender %s", sender_id)
-
+            answer = await answer_turn(
+                on_new_message, message, lambda: bool(collector.messages), f"sender {sender_id}"
+            )
+            if answer is not None:
+                return response.json([{"recipient_id": sender, "text": answer}])
             replies: List[Dict[Text, Any]] = [
                 {**reply, "recipient_id": sender} for reply in collector.messages
             ]
-            if not replies:
-                answer = APOLOGY if failed else reply_to_silence(text)
-                if answer == APOLOGY:
-                    logger.error("rest: no reply produced for sender %s; sent the apology", sender_id)
-                else:
-                    logger.info("rest: restart command for sender %s; confirmed it", sender_id)
-                replies = [{"recipient_id": sender, "text": answer}]
             return response.json(replies)
 
         return webhook

@@ -16,7 +16,7 @@ Rasa's SlackInput:
   https://slack.com/api/), so tests can point it at a local stand-in;
 - buttons get a readable text version listing the choices; more than five buttons are
   sent as text only;
-- a failed turn is answered with the same French apology as the REST channel, never
+- a failed turn is answered with the same French apology as the other channels, never
   silence; a message that is too long gets a French explanation.
 
 The staff channel (SLACK_STAFF_CHANNEL) is where the action server posts hand-off requests;
@@ -48,7 +48,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.channels.rest import APOLOGY, reply_to_silence
+from bot.channels.apology import answer_turn
 from bot.channels.slack_guard import EVENT_MEMORY_SECONDS, SlackRequestGuard, TtlSet
 from bot.channels.slack_text import button_blocks, clean_incoming, fallback_text, to_mrkdwn
 from bot.channels.validation import InvalidInput, check_message, check_sender
@@ -274,21 +274,12 @@ class UrbactSlackInput(SlackInput):
         self, message: UserMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> None:
         output = message.output_channel
-        failed = False
-        try:
-            await on_new_message(message)
-        except asyncio.CancelledError:
-            failed = True
-            logger.error("slack: processing cancelled for sender %s", message.sender_id)
-        except Exception:  # noqa: BLE001 - the user must get an answer anyway
-            failed = True
-            logger.exception("slack: processing failed for sender %s", message.sender_id)
-        if isinstance(output, UrbactSlackBot) and output.sent == 0 and output.failed == 0:
-            answer = APOLOGY if failed else reply_to_silence(message.text or "")
-            if answer == APOLOGY:
-                logger.error("slack: no reply produced for %s; sent the apology", message.sender_id)
-            else:
-                logger.info("slack: restart command from %s; confirmed it", message.sender_id)
+
+        def answered() -> bool:  # a failed post was logged already: no apology on top
+            return not isinstance(output, UrbactSlackBot) or output.sent + output.failed > 0
+
+        answer = await answer_turn(on_new_message, message, answered, f"sender {message.sender_id}")
+        if answer is not None:
             await output.send_text_message(message.sender_id or "", answer)
 
     async def _reply_directly(self, metadata: Dict[Text, Any], text: Text) -> None:

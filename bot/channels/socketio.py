@@ -31,7 +31,6 @@ work unchanged. Differences, all fixes:
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -67,8 +66,8 @@ from socketio import AsyncServer
 
 from bot.channels import limits
 from bot.channels.limits import LimitSettings, MessageGuard
-from bot.channels.rest import APOLOGY, TOO_DEEP, reply_to_silence
-from bot.channels.validation import InvalidInput, check_message, check_metadata
+from bot.channels.apology import answer_turn
+from bot.channels.validation import TOO_DEEP, InvalidInput, check_message, check_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -464,23 +463,10 @@ class SessionHandlers:
         message = UserMessage(
             text, output, session_id, input_channel=self.channel_name, metadata=metadata
         )
-        failed = False
-        try:
-            await self.on_new_message(message)
-        except asyncio.CancelledError:
-            failed = True
-            logger.error("socketio: processing cancelled for session %s…", session_id[:6])
-        except Exception:  # noqa: BLE001 - the user must get an answer anyway
-            failed = True
-            logger.exception("socketio: processing failed for session %s…", session_id[:6])
-        if output.sent == 0:
-            answer = APOLOGY if failed else reply_to_silence(text)
-            if answer == APOLOGY:
-                logger.error(
-                    "socketio: no reply produced for session %s…; sent the apology", session_id[:6]
-                )
-            else:
-                logger.info("socketio: restart command in session %s…; confirmed it", session_id[:6])
+        answer = await answer_turn(
+            self.on_new_message, message, lambda: output.sent > 0, f"session {session_id[:6]}…"
+        )
+        if answer is not None:
             await self.sio.emit(
                 self.bot_message_evt, {"text": answer}, room=session_id, namespace=self.namespace
             )

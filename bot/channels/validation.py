@@ -7,6 +7,7 @@ import re
 from typing import Any, Optional
 
 MAX_MESSAGE_CHARS = 2000
+TOO_DEEP = "Le corps de la requête est trop imbriqué : envoyez un objet JSON simple."
 _SENDER = re.compile(r"[A-Za-z0-9_.:@\-]{1,128}")  # used with fullmatch: no trailing newline
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 

@@ -28,7 +28,7 @@ import psycopg2
 import pytest
 import requests
 
-from bot.channels.rest import APOLOGY
+from bot.channels.apology import APOLOGY
 from bot.ops.launcher import ROOT, Assistant, free_port
 from tests.e2e.conftest import START_TIMEOUT_SECONDS, model_path
 from tests.support.throwaway_services import ThrowawayPostgres, ThrowawayRedis

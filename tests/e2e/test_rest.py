@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 
-from bot.channels.rest import APOLOGY
+from bot.channels.apology import APOLOGY
 
 
 def post(url: str, body: Any) -> Tuple[int, Any]:

@@ -35,7 +35,9 @@ from bot.channels.limits import (  # noqa: E402
     RateLimiter,
     body_too_large_message,
 )
-from bot.channels.rest import APOLOGY, RESTARTED, TOO_DEEP, FrenchRestInput, reply_to_silence  # noqa: E402
+from bot.channels.apology import APOLOGY, RESTARTED, reply_to_silence  # noqa: E402
+from bot.channels.rest import FrenchRestInput  # noqa: E402
+from bot.channels.validation import TOO_DEEP  # noqa: E402
 from bot.channels.socketio import (  # noqa: E402
     UNREADABLE_PACKET,
     SessionHandlers,

@@ -21,7 +21,7 @@ import pytest
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
-from bot.channels.rest import APOLOGY, RESTARTED
+from bot.channels.apology import APOLOGY, RESTARTED
 from bot.channels.slack import UrbactSlackBot, UrbactSlackInput, resolve_api_base_url
 from tests.support.slack_standin import SlackStandIn, event_payload, free_port, signed_headers
 

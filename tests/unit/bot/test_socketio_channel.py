@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 import pytest
 
 from bot.channels import socketio as channel
-from bot.channels.rest import APOLOGY
+from bot.channels.apology import APOLOGY
 from bot.channels.socketio import (
     OriginConfigError,
     OriginPolicy,
