@@ -1,4 +1,5 @@
-"""Abuse limits of our input channels (issue 10, point 4), their settings in one place.
+"""Abuse limits of our input channels (issue 10, point 4); their settings are in
+common/settings.py.
 
 Every limit answers in French and logs one line without personal data (no sender, no
 address, no text):
@@ -23,17 +24,19 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from sanic import Sanic, response
 from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from common import settings as env_settings
+from common.settings import Environ
 
 logger = logging.getLogger(__name__)
 
@@ -45,38 +48,21 @@ TOO_MANY_MESSAGES = (
 
 @dataclass(frozen=True)
 class LimitSettings:
-    max_request_bytes: int = 256 * 1024
-    metadata_max_chars: int = 4000
-    metadata_max_depth: int = 8
-    per_conversation_per_minute: int = 20
-    per_address_per_minute: int = 60
+    max_request_bytes: int = env_settings.MAX_REQUEST_BYTES.default
+    metadata_max_chars: int = env_settings.METADATA_MAX_CHARS.default
+    metadata_max_depth: int = env_settings.METADATA_MAX_DEPTH.default
+    per_conversation_per_minute: int = env_settings.RATE_LIMIT_PER_CONVERSATION.default
+    per_address_per_minute: int = env_settings.RATE_LIMIT_PER_ADDRESS.default
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "LimitSettings":
-        defaults = cls()
-
-        def read(name: str, default: int, minimum: int) -> int:
-            raw = environ.get(name, "").strip()
-            if not raw:
-                return default
-            try:
-                value = int(raw)
-            except ValueError:
-                logger.warning("limits: %s=%r is not a whole number; using %d", name, raw, default)
-                return default
-            if value < minimum:
-                logger.warning("limits: %s must be at least %d; using %d", name, minimum, default)
-                return default
-            return value
-
+    def from_env(cls, environ: Environ = None) -> "LimitSettings":
+        """The limits set in the environment (a wrong value: the default, with a warning)."""
         return cls(
-            max_request_bytes=read("MAX_REQUEST_BYTES", defaults.max_request_bytes, 1024),
-            metadata_max_chars=read("METADATA_MAX_CHARS", defaults.metadata_max_chars, 2),
-            metadata_max_depth=read("METADATA_MAX_DEPTH", defaults.metadata_max_depth, 1),
-            per_conversation_per_minute=read(
-                "RATE_LIMIT_PER_CONVERSATION", defaults.per_conversation_per_minute, 0
-            ),
-            per_address_per_minute=read("RATE_LIMIT_PER_ADDRESS", defaults.per_address_per_minute, 0),
+            max_request_bytes=env_settings.MAX_REQUEST_BYTES.read(environ),
+            metadata_max_chars=env_settings.METADATA_MAX_CHARS.read(environ),
+            metadata_max_depth=env_settings.METADATA_MAX_DEPTH.read(environ),
+            per_conversation_per_minute=env_settings.RATE_LIMIT_PER_CONVERSATION.read(environ),
+            per_address_per_minute=env_settings.RATE_LIMIT_PER_ADDRESS.read(environ),
         )
 
 

@@ -37,14 +37,10 @@ from bot.channels.limits import (  # noqa: E402
 )
 from bot.channels.apology import APOLOGY, RESTARTED, reply_to_silence  # noqa: E402
 from bot.channels.rest import FrenchRestInput  # noqa: E402
-from bot.channels.validation import TOO_DEEP  # noqa: E402
-from bot.channels.socketio import (  # noqa: E402
-    UNREADABLE_PACKET,
-    SessionHandlers,
-    SessionSigner,
-    WebsiteSocketIOInput,
-)
-from bot.channels.validation import InvalidInput, check_metadata  # noqa: E402
+from bot.channels.socketio import UNREADABLE_PACKET, WebsiteSocketIOInput  # noqa: E402
+from bot.channels.validation import TOO_DEEP, InvalidInput, check_metadata  # noqa: E402
+from bot.channels.web_handlers import SessionHandlers  # noqa: E402
+from bot.channels.web_sessions import SessionSigner  # noqa: E402
 from tests.support.slack_standin import free_port  # noqa: E402
 
 Handler = Callable[[UserMessage], Awaitable[None]]

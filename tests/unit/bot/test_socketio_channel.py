@@ -1,4 +1,4 @@
-"""Unit tests of the website socket.io channel (bot/channels/socketio.py).
+"""Unit tests of the website socket.io channel (bot/channels/socketio.py and web_*.py).
 
 Run from the repository root: PYTHONPATH=. .venv-rasa/bin/pytest tests/unit/bot
 """
@@ -10,21 +10,12 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 
 import pytest
 
-from bot.channels import socketio as channel
+from bot.channels import web_assets
 from bot.channels.apology import APOLOGY
-from bot.channels.socketio import (
-    OriginConfigError,
-    OriginPolicy,
-    SessionHandlers,
-    SessionSigner,
-    WebsiteOutput,
-    WebsiteSocketIOInput,
-    allowed_origins_from,
-    parse_allowed_origins,
-    parse_user_message,
-    resolve_session,
-    signer_from_environment,
-)
+from bot.channels.socketio import WebsiteSocketIOInput
+from bot.channels.web_handlers import SessionHandlers, WebsiteOutput, parse_user_message
+from bot.channels.web_origins import OriginConfigError, OriginPolicy, allowed_origins_from, parse_allowed_origins
+from bot.channels.web_sessions import SessionSigner, new_session_id, resolve_session, signer_from_environment
 from bot.channels.validation import MAX_MESSAGE_CHARS, InvalidInput
 
 SECRET = b"0123456789abcdef0123456789abcdef"
@@ -84,17 +75,17 @@ def make_handlers(reply: Optional[str] = "Bonjour !", fail: bool = False, **kwar
 
 def test_a_token_verifies_for_its_own_session_only() -> None:
     signer = SessionSigner(SECRET)
-    session_id = channel.new_session_id()
+    session_id = new_session_id()
     token = signer.issue(session_id)
 
     assert len(session_id) == 32
     assert signer.verify(session_id, token)
-    assert not signer.verify(channel.new_session_id(), token)
+    assert not signer.verify(new_session_id(), token)
 
 
 def test_a_tampered_or_foreign_token_is_refused() -> None:
     signer = SessionSigner(SECRET)
-    session_id = channel.new_session_id()
+    session_id = new_session_id()
     token = signer.issue(session_id)
     version, issued, mac = token.split(".")
     flipped = mac[:-1] + ("A" if mac[-1] != "A" else "B")
@@ -112,7 +103,7 @@ def test_a_tampered_or_foreign_token_is_refused() -> None:
 def test_tokens_expire_and_cannot_come_from_the_future() -> None:
     clock = FakeClock()
     signer = SessionSigner(SECRET, ttl_seconds=3600, clock=clock)
-    session_id = channel.new_session_id()
+    session_id = new_session_id()
     token = signer.issue(session_id)
 
     clock.now += 3599
@@ -130,7 +121,7 @@ def test_a_short_secret_is_refused() -> None:
 
 
 def test_the_secret_comes_from_the_environment_or_is_random() -> None:
-    session_id = channel.new_session_id()
+    session_id = new_session_id()
     env = {"WEB_SESSION_SECRET": "a-long-enough-secret-for-the-tests-123456"}
     before_restart = signer_from_environment(environ=env).issue(session_id)
 
@@ -429,17 +420,17 @@ def test_the_channel_reads_its_credentials(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_the_web_assets_exist_and_never_use_inner_html() -> None:
-    for _, file_name, _ in channel._ASSETS.values():
-        assert (channel.WEB_DIR / file_name).is_file(), file_name
-    widget = (channel.WEB_DIR / "widget.js").read_text(encoding="utf-8")
+    for _, file_name, _ in web_assets.ASSETS.values():
+        assert (web_assets.WEB_DIR / file_name).is_file(), file_name
+    widget = (web_assets.WEB_DIR / "widget.js").read_text(encoding="utf-8")
     assert "innerHTML" not in widget and "insertAdjacentHTML" not in widget
     assert "outerHTML" not in widget and "document.write" not in widget
 
 
 async def test_the_demo_page_is_served_with_a_strict_content_security_policy() -> None:
-    page = await channel._asset_handler(channel.WEB_DIR / "index.html", "text/html; charset=utf-8", True)(None)
-    script = await channel._asset_handler(channel.WEB_DIR / "widget.js", "text/javascript", False)(None)
-    missing = await channel._asset_handler(channel.WEB_DIR / "nope.js", "text/javascript", False)(None)
+    page = await web_assets.asset_handler(web_assets.WEB_DIR / "index.html", "text/html; charset=utf-8", True)(None)
+    script = await web_assets.asset_handler(web_assets.WEB_DIR / "widget.js", "text/javascript", False)(None)
+    missing = await web_assets.asset_handler(web_assets.WEB_DIR / "nope.js", "text/javascript", False)(None)
 
     assert page.status == 200 and b'lang="fr"' in page.body
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
