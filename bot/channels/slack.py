@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from http import HTTPStatus
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text
 
@@ -52,10 +51,11 @@ from bot.channels.apology import answer_turn
 from bot.channels.slack_guard import EVENT_MEMORY_SECONDS, SlackRequestGuard, TtlSet
 from bot.channels.slack_text import button_blocks, clean_incoming, fallback_text, to_mrkdwn
 from bot.channels.validation import InvalidInput, check_message, check_sender
+from common import settings
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_API_BASE_URL = "https://slack.com/api/"
+DEFAULT_API_BASE_URL = settings.SLACK_API_BASE_URL.default
 API_TIMEOUT_SECONDS = 10
 # Message subtypes that are still a person writing to the bot (edits, joins, bot posts... are not).
 USER_SUBTYPES = frozenset({"", "file_share", "thread_broadcast"})
@@ -65,7 +65,7 @@ EMPTY_MENTION_HINT = (
 
 
 def resolve_api_base_url(configured: Optional[Text] = None) -> Text:
-    url = (configured or os.environ.get("SLACK_API_BASE_URL") or DEFAULT_API_BASE_URL).strip()
+    url = (configured or settings.SLACK_API_BASE_URL.read()).strip()
     return url if url.endswith("/") else url + "/"
 
 

@@ -2,8 +2,8 @@
 
 - Signature: Slack signs every request with HMAC-SHA256 of "v0:{timestamp}:{raw body}" keyed
   by the app's signing secret, sent as "X-Slack-Signature: v0=<hex>" with the timestamp in
-  "X-Slack-Request-Timestamp". A request without them, or whose signature does not match,
-  is refused.
+  "X-Slack-Request-Timestamp". A request without them, or whose signature does not match
+  (checked by slack_sdk's SignatureVerifier), is refused.
 - Replay: a timestamp more than five minutes away from our clock, or a signature already
   seen (an exact copy of an earlier request), is refused.
 - Duplicates: Slack re-sends an event (header X-Slack-Retry-Num) when we were slow or
@@ -18,11 +18,11 @@ retrying after about an hour, and older timestamps are refused anyway).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from collections import OrderedDict
 from typing import Callable, Hashable, Mapping, Optional
+
+from slack_sdk.signature import Clock, SignatureVerifier
 
 MAX_CLOCK_SKEW_SECONDS = 5 * 60
 EVENT_MEMORY_SECONDS = 60 * 60
@@ -79,29 +79,38 @@ class TtlSet:
 
 
 def expected_signature(signing_secret: str, timestamp: str, body: bytes) -> str:
-    base = b"v0:" + timestamp.encode("utf-8") + b":" + body
-    digest = hmac.new(signing_secret.encode("utf-8"), base, hashlib.sha256).hexdigest()
-    return f"v0={digest}"
+    return str(SignatureVerifier(signing_secret).generate_signature(timestamp=timestamp, body=body))
+
+
+class _WallClock(Clock):
+    def __init__(self, now: Callable[[], float]) -> None:
+        self._now = now
+
+    def now(self) -> float:
+        return self._now()
 
 
 class SlackRequestGuard:
-    """Verifies signatures and refuses stale or replayed requests."""
+    """Verifies signatures and refuses stale or replayed requests.
+
+    The allowed clock skew is slack_sdk's (five minutes, MAX_CLOCK_SKEW_SECONDS): stale
+    timestamps are refused here first, to say so in the log.
+    """
 
     def __init__(
         self,
         signing_secret: str,
-        max_skew: float = MAX_CLOCK_SKEW_SECONDS,
         wall_clock: Callable[[], float] = time.time,
         monotonic_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not signing_secret:
             raise ValueError("a Slack signing secret is required")
-        self._secret = signing_secret
-        self._max_skew = max_skew
+        self._verifier = SignatureVerifier(signing_secret, clock=_WallClock(wall_clock))
+        self._max_skew = MAX_CLOCK_SKEW_SECONDS
         self._now = wall_clock
         # A signature can only be valid while its timestamp is fresh, so remembering it
         # a little longer than the allowed skew is enough to catch every replay.
-        self._seen_signatures = TtlSet(2 * max_skew + 60, clock=monotonic_clock)
+        self._seen_signatures = TtlSet(2 * MAX_CLOCK_SKEW_SECONDS + 60, clock=monotonic_clock)
 
     def rejection_reason(self, headers: Mapping[str, str], body: bytes) -> Optional[str]:
         """None when the request is authentic and fresh, else why it is refused (for logs)."""
@@ -115,7 +124,7 @@ class SlackRequestGuard:
             return "malformed X-Slack-Request-Timestamp"
         if abs(self._now() - sent_at) > self._max_skew:
             return f"stale timestamp ({int(self._now() - sent_at)} s old): possible replay"
-        if not hmac.compare_digest(expected_signature(self._secret, timestamp, body), signature):
+        if not self._verifier.is_valid(body, timestamp, signature):
             return "wrong signature"
         if not self._seen_signatures.add_if_new(signature):
             return "signature already seen: replayed request"
