@@ -43,7 +43,7 @@ install:
 # also regenerates data/nlu/lookups.yml from the same files (one source of truth).
 var/urbact.db: $(KB_FILES) $(wildcard actions/db/migrations/versions/*.py) | install
 	@mkdir -p var
-	$(PY_ACTIONS) -m bot.ops.import_data --database-url "sqlite+aiosqlite:///$(CURDIR)/var/urbact.db"
+	$(PY_ACTIONS) -m actions.ops.import_data --database-url "sqlite+aiosqlite:///$(CURDIR)/var/urbact.db"
 	@touch $@
 
 data: install var/urbact.db
@@ -59,7 +59,7 @@ shell: model
 
 validate: install data
 	$(RASA) data validate --config config.yml --domain domain.yml --data data/nlu data/rules data/stories
-	$(PY_ACTIONS) -m bot.ops.import_data --check-lookups
+	$(PY_ACTIONS) -m actions.ops.import_data --check-lookups
 
 test-unit: install
 	.venv-actions/bin/pytest -q tests/unit/actions

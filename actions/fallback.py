@@ -22,7 +22,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.quiz import bounded_int, is_quiz_active
+from actions.brochure.quiz import bounded_int, is_quiz_active
 from actions.topics import NEVER_SUGGESTED, QUIZ_ONLY, TOPIC_LABELS, label_for
 
 MAX_SUGGESTIONS: Final[int] = 3

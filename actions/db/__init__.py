@@ -1,14 +1,6 @@
-"""Knowledge-base database for the URBACT assistant (networks, cities, funding calls).
-
-Layout:
-- vocab.py        fixed vocabularies (network types, programmes, city kinds, countries)
-- models.py       SQLAlchemy 2 typed ORM
-- engine.py       async engine / session factory from DATABASE_URL
-- repositories.py Repository protocol, SqlRepository, InMemoryRepository, DTOs
-- loader.py       CSV parsing and validation of data/kb (no database needed)
-- lookups.py      generation of data/nlu/lookups.yml from data/kb
-- sync.py         idempotent import of a validated knowledge base into the database
-- migrations/     Alembic migrations (config: actions/db/alembic.ini)
+"""What every feature's tables share: the async engine (engine.py), the declarative base
+(base.py), the repository errors (errors.py), the deadline of one call (deadline.py) and the
+Alembic migrations (migrations/, config alembic.ini; migrate.py runs them from Python).
 
 This package never imports rasa.
 """

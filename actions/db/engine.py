@@ -1,16 +1,14 @@
 """Async engine and session factory built from the environment.
 
-DATABASE_URL        default sqlite+aiosqlite:///<repo>/var/urbact.db
-                    postgresql+asyncpg://user@host:5432/db works unchanged
-                    (plain postgresql:// and sqlite:/// are upgraded to the async drivers)
-DB_TIMEOUT_SECONDS  deadline of every repository call, default 2 s
+Settings (common/settings.py): DATABASE_URL (default sqlite+aiosqlite:///<repo>/var/urbact.db;
+plain postgresql:// and sqlite:/// are upgraded to the async drivers) and DB_TIMEOUT_SECONDS
+(deadline of every repository call).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncContextManager, AsyncIterator, Callable, Generic, Optional, TypeVar
@@ -19,12 +17,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from common import settings
+
 logger = logging.getLogger(__name__)
 R = TypeVar("R")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DB_PATH = REPO_ROOT / "var" / "urbact.db"
-DEFAULT_TIMEOUT_SECONDS = 2.0
 
 
 def default_database_url() -> str:
@@ -43,16 +42,11 @@ def normalise_url(url: str) -> str:
 
 
 def database_url(explicit: Optional[str] = None) -> str:
-    return normalise_url(explicit or os.environ.get("DATABASE_URL") or default_database_url())
+    return normalise_url(explicit or settings.DATABASE_URL.read() or default_database_url())
 
 
 def db_timeout_seconds() -> float:
-    raw = os.environ.get("DB_TIMEOUT_SECONDS", "")
-    try:
-        value = float(raw) if raw else DEFAULT_TIMEOUT_SECONDS
-    except ValueError:
-        return DEFAULT_TIMEOUT_SECONDS
-    return value if 0 < value <= 60 else DEFAULT_TIMEOUT_SECONDS
+    return settings.DB_TIMEOUT_SECONDS.read()
 
 
 def safe_url(url: str) -> str:

@@ -44,7 +44,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from actions.db import engine as engine_mod
 from actions.db.handoff_models import HandoffRequest
-from actions.db.repositories import RepositoryError, RepositoryUnavailable, SqlRepository
+from actions.db.errors import RepositoryError, RepositoryUnavailable
+from actions.kb.repository import SqlRepository
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -24,7 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.db.handoff_repository import HandoffRecord, HandoffRepositoryFactory
-from actions.db.repositories import RepositoryError
+from actions.db.errors import RepositoryError
 from actions.handoff.loop import DELIVERY_LOOP
 from actions.handoff.message import defuse, format_date, mark_command
 from actions.handoff.outbox import utcnow

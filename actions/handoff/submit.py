@@ -31,7 +31,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.db.handoff_repository import HandoffRepositoryFactory, NewHandoff
-from actions.db.repositories import RepositoryError
+from actions.db.errors import RepositoryError
 from actions.handoff.fields import (
     check_email,
     check_name,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 import weakref
 from abc import ABC, abstractmethod
@@ -24,14 +23,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.db.repositories import (
-    Repository,
-    RepositoryFactory,
-    RepositoryUnavailable,
-    default_repository_factory,
-)
-from actions.formatting import NETWORKS_URL
-from actions.normalize import Normalizer
+from actions.db.errors import RepositoryUnavailable
+from actions.kb.repository import Repository, RepositoryFactory, default_repository_factory
+from actions.kb.formatting import NETWORKS_URL
+from actions.kb.normalize import Normalizer
+from common import settings
 
 logger = logging.getLogger(__name__)
 
@@ -48,13 +44,6 @@ UNEXPECTED_ERROR_TEXT = (
 _catalogue_cache: "weakref.WeakKeyDictionary[Any, tuple[float, Normalizer]]" = (
     weakref.WeakKeyDictionary()
 )
-
-
-def catalogue_ttl_seconds() -> float:
-    try:
-        return max(0.0, float(os.environ.get("CATALOGUE_TTL_SECONDS", "300")))
-    except ValueError:
-        return 300.0
 
 
 @dataclass
@@ -114,7 +103,7 @@ class DatabaseAction(Action, ABC):
         """Build the answer (ctx.say) and return the events to apply."""
 
     async def _normalizer(self, repo: Repository) -> Normalizer:
-        ttl = catalogue_ttl_seconds()
+        ttl = settings.CATALOGUE_TTL_SECONDS.read()
         key = self.repository_factory
         try:
             cached = _catalogue_cache.get(key)
@@ -143,7 +132,7 @@ class DatabaseAction(Action, ABC):
         except (RepositoryUnavailable, SQLAlchemyError, OSError, asyncio.TimeoutError) as exc:
             logger.error(
                 "knowledge base unavailable: action=%s sender=%s error=%s: %s "
-                "(check DATABASE_URL and run `python -m bot.ops.import_data`)",
+                "(check DATABASE_URL and run `python -m actions.ops.import_data`)",
                 self.name(),
                 tracker.sender_id,
                 type(exc).__name__,

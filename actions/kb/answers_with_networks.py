@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from actions.base import Context, DatabaseAction
-from actions.networks import read_entity, show_search
+from actions.kb.action import Context, DatabaseAction
+from actions.kb.networks import read_entity, show_search
 
 Events = list[dict[str, Any]]
 

@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence
 
-from actions.db.repositories import CallInfo
+from actions.kb.repository import CallInfo
 from common.text import fold
 
 _WORD = re.compile(r"[a-z0-9]+")

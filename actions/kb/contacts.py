@@ -7,10 +7,10 @@ from typing import Any
 
 from rasa_sdk.events import FollowupAction
 
-from actions.base import Context, DatabaseAction
+from actions.kb.action import Context, DatabaseAction
 from common.text import fold
-from actions.formatting import FRANCE_URL, GET_INVOLVED_URL, button, country_name, in_country
-from actions.normalize import country_resolver
+from actions.kb.formatting import FRANCE_URL, GET_INVOLVED_URL, button, country_name, in_country
+from actions.kb.normalize import country_resolver
 
 Events = list[dict[str, Any]]
 _COUNTRIES = country_resolver()

@@ -6,8 +6,8 @@ import json
 from datetime import date
 from typing import Any, Optional, Sequence
 
-from actions.db.repositories import NetworkSummary
-from actions.db.vocab import CITY_KINDS, COUNTRIES, NETWORK_TYPES, PAGE_SIZE
+from actions.kb.repository import NetworkSummary
+from actions.kb.vocab import CITY_KINDS, COUNTRIES, NETWORK_TYPES, PAGE_SIZE
 from common.text import fold
 
 NETWORKS_URL = "https://urbact.eu/all-networks"

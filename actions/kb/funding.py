@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Callable, Optional
 
-from actions.base import Context, DatabaseAction
-from actions.call_match import best_call, calls_of_year, programme_in
-from actions.db.repositories import CallInfo, RepositoryFactory, is_open
-from actions.db.vocab import PAGE_SIZE
-from actions.formatting import (
+from actions.kb.action import Context, DatabaseAction
+from actions.kb.call_match import best_call, calls_of_year, programme_in
+from actions.kb.repository import CallInfo, RepositoryFactory, is_open
+from actions.kb.vocab import PAGE_SIZE
+from actions.kb.formatting import (
     FRANCE_URL,
     GET_INVOLVED_URL,
     button,

@@ -22,7 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
-from actions.db.vocab import (
+from actions.kb.vocab import (
     CALL_KINDS,
     CITY_KINDS,
     COUNTRIES,

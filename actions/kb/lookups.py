@@ -7,12 +7,21 @@ by the importer; never edit the YAML by hand.
 
 from __future__ import annotations
 
+import json
+import os
 from collections import OrderedDict
+from pathlib import Path
 from typing import Iterable
 
-from actions.db.loader import KnowledgeBase
-from actions.db.vocab import COUNTRIES
+from actions.kb.loader import KnowledgeBase
+from actions.kb.vocab import COUNTRIES
+from common import settings
 
+# Names recognised by the NLU at run time (bot/nlu/kb_names.py reads the same default).
+DEFAULT_NAMES_FILE = Path(__file__).resolve().parents[2] / "var" / "kb_names.json"
+
+# The command below is the former path of actions/ops/import_data.py: the header changes when
+# data/nlu/lookups.yml is next regenerated (the freshness check compares the whole text).
 HEADER = (
     "# GENERATED FILE - do not edit by hand.\n"
     "# Source of truth: data/kb/*.csv. Regenerate with:\n"
@@ -92,3 +101,28 @@ def build_names(kb: KnowledgeBase) -> dict[str, object]:
         "country": [{"value": c.name, "names": [c.name, *c.synonyms]} for c in COUNTRIES.values()],
     }
     return {"version": 1, "entities": entities}
+
+
+def names_file() -> Path:
+    return Path(settings.KB_NAMES_FILE.read() or DEFAULT_NAMES_FILE)
+
+
+def lookups_are_fresh(kb: KnowledgeBase, path: Path) -> bool:
+    return path.is_file() and path.read_text(encoding="utf-8") == build_lookups(kb)
+
+
+def write_lookups(kb: KnowledgeBase, path: Path) -> bool:
+    """Write the lookup file; return True when its content changed."""
+    if lookups_are_fresh(kb, path):
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(build_lookups(kb), encoding="utf-8")
+    return True
+
+
+def write_names(kb: KnowledgeBase, path: Path) -> None:
+    """Write the names file atomically: a running assistant may be reading it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(build_names(kb), ensure_ascii=False, indent=0), encoding="utf-8")
+    os.replace(tmp, path)

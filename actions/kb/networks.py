@@ -1,7 +1,7 @@
 """Network questions: search by criteria, details, lead partner, partners, networks of a city,
 and follow-ups ("et pour Lyon ?") that re-run the last query with the new entity.
 
-Every entity or slot value is validated and resolved (actions.normalize) before any query;
+Every entity or slot value is validated and resolved (actions.kb.normalize) before any query;
 the last query is kept in the `last_query` slot as compact JSON, re-validated when read.
 """
 
@@ -14,11 +14,11 @@ from typing import Any, Final, Optional
 
 from rasa_sdk.events import SlotSet
 
-from actions.base import Context, DatabaseAction
-from actions.closest_network import closest
-from actions.db.repositories import CityDetail, NetworkDetail, NetworkQuery, NetworkSummary
-from actions.db.vocab import NETWORK_TYPES, PAGE_SIZE
-from actions.formatting import (
+from actions.kb.action import Context, DatabaseAction
+from actions.kb.closest_network import closest
+from actions.kb.repository import CityDetail, NetworkDetail, NetworkQuery, NetworkSummary
+from actions.kb.vocab import NETWORK_TYPES, PAGE_SIZE
+from actions.kb.formatting import (
     NETWORKS_URL,
     button,
     country_name,
@@ -34,7 +34,7 @@ from actions.formatting import (
     remaining_line,
     type_label,
 )
-from actions.normalize import Resolution, parse_offset, residual_name
+from actions.kb.normalize import Resolution, parse_offset, residual_name
 from common.text import fold
 
 logger = logging.getLogger(__name__)

@@ -19,8 +19,8 @@ from typing import Any, Iterable, Optional
 
 from rapidfuzz import fuzz, process
 
-from actions.db.repositories import Catalogue, NameEntry
-from actions.db.vocab import COUNTRIES, NETWORK_TYPES, PAGE_SIZE, PROGRAMMES
+from actions.kb.repository import Catalogue, NameEntry
+from actions.kb.vocab import COUNTRIES, NETWORK_TYPES, PAGE_SIZE, PROGRAMMES
 from common.text import fold, normalise_name
 
 MAX_VALUE_LENGTH = 80

@@ -1,5 +1,8 @@
 """Idempotent import of a validated KnowledgeBase into the database.
 
+``import_knowledge_base`` migrates the database to head, then synchronises it in one
+transaction.
+
 ``sync_knowledge_base`` makes the database equal to the CSV files (insert, update, delete)
 and reports what changed per table. It does not commit: the caller wraps it in one
 transaction (``async with session.begin()``) so a failure leaves the database untouched.
@@ -8,14 +11,17 @@ transaction (``async with session.begin()``) so a failure leaves the database un
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from actions.db.loader import KnowledgeBase
-from actions.db.models import City, ContactPoint, FundingCall, Membership, Network, Theme
+from actions.db.engine import create_engine, create_sessionmaker, database_url
+from actions.db.migrate import upgrade_to_head
+
+from actions.kb.loader import KnowledgeBase
+from actions.kb.models import City, ContactPoint, FundingCall, Membership, Network, Theme
 
 TABLES = ("themes", "cities", "networks", "memberships", "calls", "contact_points")
 
@@ -247,3 +253,17 @@ async def sync_knowledge_base(session: AsyncSession, kb: KnowledgeBase) -> Chang
     })
     await session.flush()
     return report
+
+
+async def import_knowledge_base(kb: KnowledgeBase, url: Optional[str] = None) -> ChangeReport:
+    """Migrate the database to head and synchronise it with ``kb`` in one transaction."""
+    resolved = database_url(url)
+    engine = create_engine(resolved)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(upgrade_to_head, resolved)
+        async with create_sessionmaker(engine)() as session:  # one session, one transaction
+            async with session.begin():
+                return await sync_knowledge_base(session, kb)
+    finally:
+        await engine.dispose()

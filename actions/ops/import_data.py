@@ -2,8 +2,8 @@
 
 Runs with the action-server environment (never imports rasa):
 
-    .venv-actions/bin/python -m bot.ops.import_data [--database-url URL] [--data-dir data/kb]
-    .venv-actions/bin/python -m bot.ops.import_data --check-lookups
+    .venv-actions/bin/python -m actions.ops.import_data [--database-url URL] [--data-dir data/kb]
+    .venv-actions/bin/python -m actions.ops.import_data --check-lookups
 
 Steps: validate every CSV row (a bad row prints ``file:line: what is wrong``; nothing is
 imported), run ``alembic upgrade head``, synchronise the database in ONE transaction
@@ -15,82 +15,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy.engine import Connection
+from actions.db.engine import REPO_ROOT, database_url, safe_url
+from actions.kb.loader import DataValidationError, load_knowledge_base
+from actions.kb.lookups import lookups_are_fresh, names_file, write_lookups, write_names
+from actions.kb.sync import import_knowledge_base
 
-from actions.db.engine import (
-    REPO_ROOT,
-    create_engine,
-    create_sessionmaker,
-    database_url,
-    safe_url,
-)
-from actions.db.loader import DataValidationError, KnowledgeBase, load_knowledge_base
-from actions.db.lookups import build_lookups, build_names
-from actions.db.sync import ChangeReport, sync_knowledge_base
-
-ALEMBIC_INI = REPO_ROOT / "actions" / "db" / "alembic.ini"
 DEFAULT_DATA_DIR = REPO_ROOT / "data" / "kb"
 DEFAULT_LOOKUPS = REPO_ROOT / "data" / "nlu" / "lookups.yml"
-# Names recognised by the NLU at run time (bot/nlu/kb_entities.py reads the same default).
-DEFAULT_NAMES = Path(os.environ.get("KB_NAMES_FILE") or REPO_ROOT / "var" / "kb_names.json")
-
-
-def alembic_config(url: str) -> Config:
-    config = Config(str(ALEMBIC_INI))
-    config.set_main_option("script_location", str(ALEMBIC_INI.parent / "migrations"))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    config.attributes["configure_logger"] = False
-    return config
-
-
-def _upgrade(connection: Connection, url: str) -> None:
-    config = alembic_config(url)
-    config.attributes["connection"] = connection
-    command.upgrade(config, "head")
-
-
-async def import_knowledge_base(kb: KnowledgeBase, url: Optional[str] = None) -> ChangeReport:
-    """Migrate the database to head and synchronise it with ``kb`` in one transaction."""
-    resolved = database_url(url)
-    engine = create_engine(resolved)
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(_upgrade, resolved)
-        async with create_sessionmaker(engine)() as session:  # one session, one transaction
-            async with session.begin():
-                return await sync_knowledge_base(session, kb)
-    finally:
-        await engine.dispose()
-
-
-def write_lookups(kb: KnowledgeBase, path: Path) -> bool:
-    """Write the lookup file; return True when its content changed."""
-    text = build_lookups(kb)
-    if path.is_file() and path.read_text(encoding="utf-8") == text:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return True
-
-
-def write_names(kb: KnowledgeBase, path: Path) -> None:
-    """Write the names file atomically: a running assistant may be reading it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(build_names(kb), ensure_ascii=False, indent=0), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def lookups_are_fresh(kb: KnowledgeBase, path: Path) -> bool:
-    return path.is_file() and path.read_text(encoding="utf-8") == build_lookups(kb)
 
 
 def _display(path: Path) -> str:
@@ -102,7 +37,7 @@ def _display(path: Path) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bot.ops.import_data", description=__doc__.split("\n\n")[0]
+        prog="python -m actions.ops.import_data", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--database-url", help="default: $DATABASE_URL or sqlite var/urbact.db")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
@@ -112,7 +47,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         action="store_true",
         help="only check that the lookup file matches data/kb (exit 1 when stale); no database",
     )
-    parser.add_argument("--names", type=Path, default=DEFAULT_NAMES, help="names file for the NLU")
+    parser.add_argument("--names", type=Path, default=names_file(), help="names file for the NLU")
     parser.add_argument("--verbose", "-v", action="store_true", help="list changed keys")
     args = parser.parse_args(argv)
 
@@ -133,7 +68,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"{_display(args.lookups)} is up to date")
             return 0
         print(
-            f"{_display(args.lookups)} is stale: run `python -m bot.ops.import_data` to regenerate it",
+            f"{_display(args.lookups)} is stale: run `python -m actions.ops.import_data` to regenerate it",
             file=sys.stderr,
         )
         return 1

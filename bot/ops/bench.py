@@ -296,7 +296,7 @@ def prepare_production_database() -> str:
             psql("-c", f"CREATE DATABASE {name}")
     url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{PRODUCTION_DATABASE}"
     subprocess.run(
-        [str(ROOT / ".venv-actions/bin/python"), "-m", "bot.ops.import_data", "--database-url", url],
+        [str(ROOT / ".venv-actions/bin/python"), "-m", "actions.ops.import_data", "--database-url", url],
         cwd=ROOT, check=True, env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.DEVNULL,
     )
     return url

@@ -103,7 +103,7 @@ def percentile(values: Sequence[float], pct: float) -> float:
 
 
 def is_failure(response: Optional[dict]) -> bool:
-    from actions.base import DB_UNAVAILABLE_TEXT, UNEXPECTED_ERROR_TEXT
+    from actions.kb.action import DB_UNAVAILABLE_TEXT, UNEXPECTED_ERROR_TEXT
 
     if not response:
         return True

@@ -24,7 +24,7 @@ QUESTION = "bonjour, est ce que lons le saunier (39) fait partie d'un reseau urb
 
 def import_kb(data: Path, database: Path, names: Path, workdir: Path) -> None:
     subprocess.run(
-        [str(ROOT / ".venv-actions/bin/python"), "-m", "bot.ops.import_data", "--data-dir", str(data),
+        [str(ROOT / ".venv-actions/bin/python"), "-m", "actions.ops.import_data", "--data-dir", str(data),
          "--database-url", f"sqlite+aiosqlite:///{database}", "--lookups", str(workdir / "lookups.yml"),
          "--names", str(names)],
         cwd=ROOT, check=True, capture_output=True,

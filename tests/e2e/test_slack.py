@@ -52,7 +52,7 @@ def slack_standin() -> Iterator[SlackStandIn]:
 def migrate(database_url: str) -> None:
     """Schema at head (knowledge base + hand-off requests) in a fresh test database."""
     code = (
-        "import sys; from alembic import command; from bot.ops.import_data import alembic_config; "
+        "import sys; from alembic import command; from actions.db.migrate import alembic_config; "
         "command.upgrade(alembic_config(sys.argv[1]), 'head')"
     )
     subprocess.run(

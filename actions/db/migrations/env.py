@@ -4,7 +4,7 @@ This directory deliberately has no __init__.py: the Rasa SDK action server impor
 sub-package of `actions`, and this file must only run under Alembic.
 
 Programmatic use from a running event loop: pass a sync connection in
-``config.attributes["connection"]`` (see bot/ops/import_data.py).
+``config.attributes["connection"]`` (see actions/db/migrate.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from sqlalchemy.engine import Connection
 
 from actions.db.engine import create_engine, database_url
 import actions.db.handoff_models  # noqa: F401  (registers the hand-off table on Base)
-from actions.db.models import Base
+import actions.kb.models  # noqa: F401  (registers the knowledge-base tables on Base)
+from actions.db.base import Base
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

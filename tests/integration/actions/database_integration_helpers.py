@@ -11,22 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import uuid
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from actions.kb.loader import KnowledgeBase, load_knowledge_base
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-import asyncpg  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from actions.db.loader import KnowledgeBase, load_knowledge_base  # noqa: E402
-
 DATA_DIR = REPO_ROOT / "data" / "kb"
 ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -1,4 +1,4 @@
-"""Migrations and the importer (bot/ops/import_data.py) on SQLite and PostgreSQL."""
+"""Migrations and the importer (actions/ops/import_data.py) on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from alembic.script import ScriptDirectory
 from database_integration_helpers import DATA_DIR, db_url, kb, postgres_database  # noqa: F401
 from sqlalchemy import func, inspect, select, text
 
-from actions.db import sync as sync_module
+from actions.db.migrate import alembic_config, upgrade_to_head
+from actions.kb import sync as sync_module
 from actions.db.engine import create_engine
-from actions.db.loader import load_knowledge_base
-from actions.db.models import City, FundingCall, Membership, Network, Theme, network_themes
-from bot.ops import import_data
+from actions.kb.loader import load_knowledge_base
+from actions.kb.models import City, FundingCall, Membership, Network, Theme, network_themes
+from actions.ops import import_data
 
 pytestmark = pytest.mark.asyncio
 
@@ -61,16 +62,16 @@ async def test_upgrade_head_creates_the_schema(db_url):  # type: ignore[no-untyp
     engine = create_engine(db_url)
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(import_data._upgrade, db_url)
+            await conn.run_sync(upgrade_to_head, db_url)
         async with engine.connect() as conn:
             tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
             version = (await conn.execute(text("select version_num from alembic_version"))).scalar_one()
         assert TABLES <= tables
-        head = ScriptDirectory.from_config(import_data.alembic_config(db_url)).get_current_head()
+        head = ScriptDirectory.from_config(alembic_config(db_url)).get_current_head()
         assert version == head
         # running it again is a no-op
         async with engine.begin() as conn:
-            await conn.run_sync(import_data._upgrade, db_url)
+            await conn.run_sync(upgrade_to_head, db_url)
     finally:
         await engine.dispose()
 
@@ -207,7 +208,7 @@ async def test_failure_during_sync_rolls_everything_back(db_url, kb, monkeypatch
         await real(session, kb_)  # everything is flushed...
         raise RuntimeError("disk full")  # ...then the import fails
 
-    monkeypatch.setattr(import_data, "sync_knowledge_base", explode)
+    monkeypatch.setattr(sync_module, "sync_knowledge_base", explode)
     with pytest.raises(RuntimeError):
         await import_data.import_knowledge_base(kb, db_url)
     n = await counts(db_url)

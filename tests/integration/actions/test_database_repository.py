@@ -1,4 +1,4 @@
-"""SqlRepository on SQLite and PostgreSQL: queries, parity with InMemoryRepository, deadlines,
+"""SqlRepository on SQLite and PostgreSQL: queries, parity between the two backends, deadlines,
 outages, and the actions running on a real database."""
 
 from __future__ import annotations
@@ -15,19 +15,14 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import text
 
-from actions.base import DB_UNAVAILABLE_TEXT
+from actions.kb.action import DB_UNAVAILABLE_TEXT
 from actions.db.engine import create_engine
-from actions.db.repositories import (
-    InMemoryRepository,
-    NetworkQuery,
-    RepositoryTimeout,
-    RepositoryUnavailable,
-    SqlRepository,
-    SqlRepositoryFactory,
-)
-from actions.funding import ActionOpenCalls
-from actions.networks import ActionCityNetworks, ActionSearchNetworks
-from bot.ops import import_data
+from actions.db.errors import RepositoryTimeout, RepositoryUnavailable
+from actions.kb.repository import NetworkQuery, SqlRepository, SqlRepositoryFactory
+from actions.kb.funding import ActionOpenCalls
+from actions.kb.networks import ActionCityNetworks, ActionSearchNetworks
+from actions.ops import import_data
+from tests.conftest import build_tracker
 
 pytestmark = pytest.mark.asyncio
 
@@ -89,30 +84,40 @@ async def test_details_city_calls_contacts(factory):  # type: ignore[no-untyped-
         assert len(catalogue.networks) == 65 and "FR" in catalogue.country_codes
 
 
-async def test_sql_and_in_memory_repositories_agree(factory, kb):  # type: ignore[no-untyped-def]
-    memory = InMemoryRepository(kb)
+async def answers(factory: SqlRepositoryFactory) -> list:  # type: ignore[type-arg]
+    """Every kind of answer of the repository, for the questions of QUERIES and a few more."""
+    slugs = ["gen-y-city", "boostinno", "biocanteens", "urbinclusion", "no-such-network"]
     async with factory() as repo:
-        for query in QUERIES:
-            assert await repo.search_networks(query) == await memory.search_networks(query), query
-        for slug in ("boostinno", "agri-urban", "cope", "eat4climate", "user"):
-            assert await repo.get_network(slug) == await memory.get_network(slug), slug
-        for slug in ("mouans-sartoux", "nantes", "meylan", "gdansk"):
-            assert await repo.get_city(slug) == await memory.get_city(slug), slug
+        out: list = [await repo.search_networks(query) for query in QUERIES]  # type: ignore[type-arg]
+        out += [await repo.get_network(s) for s in ("boostinno", "agri-urban", "cope", "eat4climate", "user")]
+        out += [await repo.get_city(s) for s in ("mouans-sartoux", "nantes", "meylan", "gdansk")]
         for day in (date(2015, 5, 1), date(2024, 3, 20), date(2026, 11, 26)):
-            assert await repo.open_calls(day) == await memory.open_calls(day)
-            assert await repo.last_closed_calls(day, "urbact", 3) == await memory.last_closed_calls(day, "urbact", 3)
-            assert await repo.upcoming_calls(day) == await memory.upcoming_calls(day)
-        assert await repo.list_calls("other") == await memory.list_calls("other")
-        assert await repo.contact_points("FR") == await memory.contact_points("FR")
-        slugs = ["gen-y-city", "boostinno", "biocanteens", "urbinclusion", "no-such-network"]
-        for country in ("PL", "FR", "IT"):
-            in_sql = await repo.cities_in_country(slugs, country)
-            assert in_sql == await memory.cities_in_country(slugs, country), country
-        assert "Poznań" in (await repo.cities_in_country(["gen-y-city"], "PL"))["gen-y-city"]
-        sql_cat, mem_cat = await repo.catalogue(), await memory.catalogue()
-        assert set(sql_cat.cities) == set(mem_cat.cities)
-        assert set(sql_cat.networks) == set(mem_cat.networks)
-        assert sql_cat.country_codes == mem_cat.country_codes
+            out += [await repo.open_calls(day), await repo.last_closed_calls(day, "urbact", 3),
+                    await repo.upcoming_calls(day)]
+        out += [await repo.list_calls("other"), await repo.contact_points("FR")]
+        out += [await repo.cities_in_country(slugs, country) for country in ("PL", "FR", "IT")]
+        catalogue = await repo.catalogue()
+        out += [set(catalogue.cities), set(catalogue.networks), catalogue.country_codes]
+    return out
+
+
+async def test_sqlite_and_postgresql_repositories_agree(postgres_database, tmp_path, kb):  # type: ignore[no-untyped-def]
+    """The same answers, in the same order, from both backends (ordering is not left to SQL)."""
+    results = []
+    for url in (f"sqlite+aiosqlite:///{tmp_path / 'urbact.db'}", postgres_database):
+        await import_data.import_knowledge_base(kb, url)
+        engine = create_engine(url)
+        try:
+            factory = SqlRepositoryFactory(engine)
+            results.append(await answers(factory))
+            async with factory() as repo:
+                assert "Poznań" in (await repo.cities_in_country(["gen-y-city"], "PL"))["gen-y-city"]
+        finally:
+            await engine.dispose()
+    sqlite, postgresql = results
+    assert len(sqlite) == len(postgresql)
+    for on_sqlite, on_postgresql in zip(sqlite, postgresql):
+        assert on_sqlite == on_postgresql
 
 
 async def test_deadline_is_enforced(db_url, kb):  # type: ignore[no-untyped-def]
@@ -148,8 +153,7 @@ async def test_unreachable_or_empty_database_is_reported_as_unavailable(tmp_path
 
 
 def tracker(intent: str, entities: list[tuple[str, str]]) -> Tracker:
-    latest = {"intent": {"name": intent}, "entities": [{"entity": e, "value": v} for e, v in entities]}
-    return Tracker("t", {}, latest, [], False, None, {}, "action_listen")
+    return build_tracker(intent, entities=entities, sender="t")
 
 
 async def test_actions_on_the_real_database(factory):  # type: ignore[no-untyped-def]

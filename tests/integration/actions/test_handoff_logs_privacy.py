@@ -23,7 +23,7 @@ from database_integration_helpers import db_url, postgres_database  # noqa: E402
 from test_handoff_idempotency import FORM, factory, run, submit  # noqa: E402,F401
 
 from actions.db.handoff_repository import NewHandoff  # noqa: E402
-from actions.db.repositories import RepositoryError  # noqa: E402
+from actions.db.errors import RepositoryError  # noqa: E402
 
 PERSONAL = [FORM["handoff_name"], FORM["handoff_organisation"], FORM["handoff_email"], "candidater seuls"]
 

@@ -32,10 +32,10 @@ from actions.db.handoff_repository import (  # noqa: E402
     NewHandoff,
     SqlHandoffRepositoryFactory,
 )
-from actions.db.repositories import RepositoryUnavailable  # noqa: E402
+from actions.db.errors import RepositoryUnavailable  # noqa: E402
 from actions.handoff.outbox import DELIVERED, FAILED, NOT_CLAIMED, Outbox, RetryPolicy  # noqa: E402
 from actions.handoff.slack_api import SlackDeliveryError  # noqa: E402
-from bot.ops.import_data import alembic_config  # noqa: E402
+from actions.db.migrate import alembic_config  # noqa: E402
 
 T0 = datetime(2026, 11, 26, 9, 0, 0, 123456, tzinfo=timezone.utc)
 
@@ -99,7 +99,7 @@ async def test_migrations_match_the_models(migrated: str) -> None:
     from alembic.migration import MigrationContext
 
     import actions.db.handoff_models  # noqa: F401 - registers handoff_requests on Base
-    from actions.db.models import Base
+    from actions.kb.models import Base
 
     def differences(connection: Connection) -> list:
         context = MigrationContext.configure(connection, opts={"compare_type": True})

@@ -1,11 +1,9 @@
-"""actions/closest_network.py and its use by the theme search."""
+"""actions/kb/closest_network.py and its use by the theme search."""
 
 from __future__ import annotations
 
-from database_test_helpers import kb, repo, run_action  # noqa: F401
-
-from actions.closest_network import closest
-from actions.networks import ActionSearchNetworks
+from actions.kb.closest_network import closest
+from actions.kb.networks import ActionSearchNetworks
 
 NETWORKS = [
     ("breaking-isolation", "Breaking Isolation Repérer et accompagner les personnes isolées"),
@@ -25,28 +23,28 @@ def test_nothing_in_common_or_a_tie_finds_nothing() -> None:
     assert closest("isolées et jeunes", NETWORKS) is None  # one word each: no clear winner
 
 
-async def test_a_theme_search_names_the_closest_network_beyond_the_first_page(repo) -> None:  # type: ignore[no-untyped-def]
+async def test_a_theme_search_names_the_closest_network_beyond_the_first_page(repositories, ask) -> None:  # type: ignore[no-untyped-def]
     text = "on voit monter les préjugés contre les migrants dans nos quartiers, qu'est-ce qui existe ?"
-    result = await run_action(ActionSearchNetworks(repo.factory()), "search_networks", [("theme", "inclusion")], text=text)
+    result = await ask(ActionSearchNetworks(repositories), "search_networks", [("theme", "inclusion")], text=text)
     lines = result.text.split("\n")
     assert lines[1].startswith("Le plus proche de votre message : Rumourless Cities"), result.text
     assert result.buttons[0]["title"] == "En savoir plus : Rumourless Cities"
     assert sum("Rumourless Cities" in line for line in lines) == 1
 
 
-async def test_the_closest_network_is_not_repeated_when_already_on_the_first_page(repo) -> None:  # type: ignore[no-untyped-def]
+async def test_the_closest_network_is_not_repeated_when_already_on_the_first_page(repositories, ask) -> None:  # type: ignore[no-untyped-def]
     text = "les personnes agees isolees chez elles, c'est un vrai sujet chez nous"
-    result = await run_action(ActionSearchNetworks(repo.factory()), "search_networks", [("theme", "inclusion")], text=text)
+    result = await ask(ActionSearchNetworks(repositories), "search_networks", [("theme", "inclusion")], text=text)
     assert "Le plus proche" not in result.text and "Breaking Isolation" in result.text
 
 
 
-async def test_a_theme_and_country_search_keeps_every_line_with_the_closest_first(repo) -> None:  # type: ignore[no-untyped-def]
+async def test_a_theme_and_country_search_keeps_every_line_with_the_closest_first(repositories, ask) -> None:  # type: ignore[no-untyped-def]
     """The country decoration pairs each listed network with its line; the closest network is
     added after it, so no line is lost or paired with the wrong network."""
     text = "on voit monter les préjugés contre les migrants dans nos quartiers"
     filters = [("theme", "inclusion"), ("country", "Portugal")]
-    result = await run_action(ActionSearchNetworks(repo.factory()), "search_networks", filters, text=text)
+    result = await ask(ActionSearchNetworks(repositories), "search_networks", filters, text=text)
     lines = result.text.split("\n")
     assert lines[-1].startswith("Liste officielle"), result.text
     if "Le plus proche" in result.text:

@@ -1,15 +1,18 @@
-"""data/kb validation (actions/db/loader.py), generated lookups, and action registration."""
+"""data/kb validation (actions/kb/loader.py), generated lookups, and action registration."""
 
 from __future__ import annotations
 
 import shutil
 import sys
+from pathlib import Path
 
 import pytest
-from database_test_helpers import DATA_DIR, REPO_ROOT, kb  # noqa: F401
 
-from actions.db.loader import DataValidationError, load_knowledge_base
-from actions.db.lookups import build_lookups
+from actions.kb.loader import DataValidationError, load_knowledge_base
+from actions.kb.lookups import build_lookups
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+DATA_DIR = REPO_ROOT / "data" / "kb"
 
 
 def test_knowledge_base_counts(kb):  # type: ignore[no-untyped-def]
@@ -34,7 +37,7 @@ def test_brochure_networks_and_french_cities_are_present(kb):  # type: ignore[no
 
 
 def test_lookup_file_is_fresh(kb):  # type: ignore[no-untyped-def]
-    """data/nlu/lookups.yml must be regenerated (python -m bot.ops.import_data) after a CSV edit."""
+    """data/nlu/lookups.yml must be regenerated (python -m actions.ops.import_data) after a CSV edit."""
     assert (REPO_ROOT / "data" / "nlu" / "lookups.yml").read_text(encoding="utf-8") == build_lookups(kb)
 
 

@@ -1,25 +1,29 @@
-"""Funding and contact-point actions with an InMemoryRepository and a frozen clock."""
+"""Funding and contact-point actions on the SQL repository seeded from data/kb, with a frozen clock."""
 
 from __future__ import annotations
 
 import logging
 from datetime import date
+from typing import Callable
 
 import pytest
-from database_test_helpers import failing_factory, fixed_clock, kb, repo, run_action  # noqa: F401
 
-from actions.base import DB_UNAVAILABLE_TEXT
-from actions.contacts import ActionContactPoint
-from actions.db.repositories import RepositoryTimeout
-from actions.funding import ActionImplementationFunding, ActionLastCall, ActionOpenCalls
+from actions.kb.action import DB_UNAVAILABLE_TEXT
+from actions.kb.contacts import ActionContactPoint
+from actions.db.errors import RepositoryTimeout
+from actions.kb.funding import ActionImplementationFunding, ActionLastCall, ActionOpenCalls
 
 pytestmark = pytest.mark.asyncio
 
 TODAY = date(2026, 11, 26)
 
 
-async def test_no_open_call_gives_last_closing_date_and_how_to_stay_informed(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionOpenCalls(repo.factory(), clock=fixed_clock(TODAY)), "ask_open_calls")
+def fixed_clock(day: date) -> Callable[[], date]:
+    return lambda: day
+
+
+async def test_no_open_call_gives_last_closing_date_and_how_to_stay_informed(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionOpenCalls(repositories, clock=fixed_clock(TODAY)), "ask_open_calls")
     assert "Aucun appel URBACT n'est ouvert aujourd'hui (26 novembre 2026)" in result.text
     assert "a fermé le 17 juin 2026" in result.text
     assert "https://urbact.eu/get-involved" in result.text
@@ -27,35 +31,35 @@ async def test_no_open_call_gives_last_closing_date_and_how_to_stay_informed(rep
     assert "/ask_last_call" in [b["payload"] for b in result.buttons]
 
 
-async def test_open_call_is_listed_with_its_deadline(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionOpenCalls(repo.factory(), clock=fixed_clock(date(2026, 4, 1))), "ask_open_calls")
+async def test_open_call_is_listed_with_its_deadline(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionOpenCalls(repositories, clock=fixed_clock(date(2026, 4, 1))), "ask_open_calls")
     assert result.text.startswith("Oui : 1 appel URBACT est ouvert en ce moment (1er avril 2026)")
     assert "réseaux d'action" in result.text and "ouvert jusqu'au 17 juin 2026" in result.text
     # the EUI call 4 was open too (25 February - 15 June 2026)
     assert "Autres financements ouverts" in result.text and "4e appel" in result.text
 
 
-async def test_call_opening_day_and_closing_day_are_open(repo):  # type: ignore[no-untyped-def]
+async def test_call_opening_day_and_closing_day_are_open(repositories, ask):  # type: ignore[no-untyped-def]
     for day in (date(2025, 4, 1), date(2025, 6, 30)):
-        result = await run_action(ActionOpenCalls(repo.factory(), clock=fixed_clock(day)), "ask_open_calls")
+        result = await ask(ActionOpenCalls(repositories, clock=fixed_clock(day)), "ask_open_calls")
         assert "réseaux de transfert (2025)" in result.text and result.text.startswith("Oui")
 
 
-async def test_upcoming_call_is_announced(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionOpenCalls(repo.factory(), clock=fixed_clock(date(2026, 3, 1))), "ask_open_calls")
+async def test_upcoming_call_is_announced(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionOpenCalls(repositories, clock=fixed_clock(date(2026, 3, 1))), "ask_open_calls")
     assert "ouvre le 17 mars 2026" in result.text
 
 
-async def test_last_call(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionLastCall(repo.factory(), clock=fixed_clock(TODAY)), "ask_last_call")
+async def test_last_call(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionLastCall(repositories, clock=fixed_clock(TODAY)), "ask_last_call")
     assert "il a fermé le 17 juin 2026, ouvert le 17 mars 2026" in result.text
-    earlier = await run_action(ActionLastCall(repo.factory(), clock=fixed_clock(date(2025, 8, 1))), "ask_last_call")
+    earlier = await ask(ActionLastCall(repositories, clock=fixed_clock(date(2025, 8, 1))), "ask_last_call")
     assert "réseaux de transfert (2025)" in earlier.text and "30 juin 2025" in earlier.text
 
 
-async def test_implementation_funding_explains_and_lists_other_funds(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(
-        ActionImplementationFunding(repo.factory(), clock=fixed_clock(TODAY)), "ask_implementation_funding"
+async def test_implementation_funding_explains_and_lists_other_funds(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(
+        ActionImplementationFunding(repositories, clock=fixed_clock(TODAY)), "ask_implementation_funding"
     )
     assert "pas la réalisation de votre plan d'action" in result.text
     for expected in ("Initiative urbaine européenne", "Interreg Europe", "FAMI", "Action Cœur de Ville",
@@ -64,28 +68,28 @@ async def test_implementation_funding_explains_and_lists_other_funds(repo):  # t
     assert result.text.count("\n• ") <= 5
 
 
-async def test_contact_point_for_france_is_the_latest(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionContactPoint(repo.factory()), "ask_contact_point")
+async def test_contact_point_for_france_is_the_latest(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionContactPoint(repositories), "ask_contact_point")
     assert "Agence nationale de la cohésion des territoires (ANCT)" in result.text
     assert "Lauryn Pignarre" in result.text and "Mathieu Copere" not in result.text
     assert "https://urbact.eu/france-et-luxembourg" in result.text
 
 
-async def test_contact_point_for_a_country_without_data(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionContactPoint(repo.factory()), "ask_contact_point", [("country", "Belgique")])
+async def test_contact_point_for_a_country_without_data(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionContactPoint(repositories), "ask_contact_point", [("country", "Belgique")])
     assert "pas encore le point de contact pour Belgique" in result.text
     assert "https://urbact.eu/get-involved" in result.text
 
 
-async def test_injected_country_falls_back_to_france(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionContactPoint(repo.factory()), "ask_contact_point", [("country", {"$ne": "FR"})])
+async def test_injected_country_falls_back_to_france(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionContactPoint(repositories), "ask_contact_point", [("country", {"$ne": "FR"})])
     assert "Lauryn Pignarre" in result.text
 
 
 @pytest.mark.parametrize("action", [ActionOpenCalls, ActionLastCall, ActionImplementationFunding, ActionContactPoint])
-async def test_funding_actions_survive_a_database_outage(action, caplog):  # type: ignore[no-untyped-def]
+async def test_funding_actions_survive_a_database_outage(action, caplog, ask, failing_factory):  # type: ignore[no-untyped-def]
     caplog.set_level(logging.ERROR)
-    result = await run_action(action(failing_factory(RepositoryTimeout("open_calls: no answer within 2 s"))), "x")
+    result = await ask(action(failing_factory(RepositoryTimeout("open_calls: no answer within 2 s"))), "x")
     assert [m["text"] for m in result.messages] == [DB_UNAVAILABLE_TEXT]
     assert "knowledge base unavailable" in caplog.text
 
@@ -99,29 +103,29 @@ async def test_funding_actions_survive_a_database_outage(action, caplog):  # typ
         ("initiative urbaine europeenne 4e appel, c'est pour quelles villes ?", "4e appel"),
     ],
 )
-async def test_a_call_named_by_year_funder_or_rank(repo, text, expected):  # type: ignore[no-untyped-def]
+async def test_a_call_named_by_year_funder_or_rank(text, expected, repositories, ask):  # type: ignore[no-untyped-def]
     for action, intent in ((ActionLastCall, "ask_last_call"), (ActionOpenCalls, "ask_open_calls")):
-        result = await run_action(action(repo.factory(), clock=fixed_clock(TODAY)), intent, text=text)
+        result = await ask(action(repositories, clock=fixed_clock(TODAY)), intent, text=text)
         assert expected in result.text
         assert "Aucun appel URBACT n'est ouvert" not in result.text
 
 
-async def test_calls_of_a_year_are_listed_when_no_single_one_is_named(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionOpenCalls(repo.factory(), clock=fixed_clock(TODAY)), "ask_open_calls",
+async def test_calls_of_a_year_are_listed_when_no_single_one_is_named(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionOpenCalls(repositories, clock=fixed_clock(TODAY)), "ask_open_calls",
                               text="et les appels de 2022 ?")
     assert "pour cette année-là" in result.text and result.text.count("• ") >= 2
 
 
-async def test_last_call_of_a_programme(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionLastCall(repo.factory(), clock=fixed_clock(TODAY)), "ask_last_call",
+async def test_last_call_of_a_programme(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionLastCall(repositories, clock=fixed_clock(TODAY)), "ask_last_call",
                               text="le dernier appel d'urbact iii c'etait quand ?")
     assert "URBACT III" in result.text and "URBACT IV –" not in result.text.split("\n")[0]
 
 
-async def test_who_else_in_france_after_a_list_is_a_follow_up_not_the_contact_point(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionContactPoint(repo.factory()), "ask_contact_point", [("country", "France")],
+async def test_who_else_in_france_after_a_list_is_a_follow_up_not_the_contact_point(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionContactPoint(repositories), "ask_contact_point", [("country", "France")],
                               {"last_query": '{"a":"details","n":"biocanteens","o":0}'}, text="qui d'autre en france ?")
     assert result.events == [{"event": "followup", "timestamp": None, "name": "action_inform"}] and not result.messages
-    plain = await run_action(ActionContactPoint(repo.factory()), "ask_contact_point", [("country", "France")],
+    plain = await ask(ActionContactPoint(repositories), "ask_contact_point", [("country", "France")],
                              {"last_query": '{"a":"details","n":"biocanteens","o":0}'}, text="qui contacter en france ?")
     assert "ANCT" in plain.text

@@ -1,4 +1,4 @@
-"""Network actions with an InMemoryRepository built from data/kb (no database)."""
+"""Network actions on the SQL repository, seeded from data/kb (tests/unit/actions/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import logging
 import re
 
 import pytest
-from database_test_helpers import failing_factory, kb, repo, run_action  # noqa: F401
 
-from actions.base import DB_UNAVAILABLE_TEXT
-from actions.db.repositories import RepositoryTimeout, RepositoryUnavailable
-from actions.networks import (
+from actions.kb.action import DB_UNAVAILABLE_TEXT
+from actions.db.errors import RepositoryTimeout, RepositoryUnavailable
+from actions.kb.repository import SqlRepository
+from actions.kb.networks import (
     ActionCityNetworks,
     ActionInform,
     ActionNetworkDetails,
@@ -29,8 +29,8 @@ def bullets(text: str) -> int:
     return len(LIST_LINE.findall(text))
 
 
-async def test_search_by_theme_youth(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionSearchNetworks(repo.factory()), "search_networks", [("theme", "jeunesse")])
+async def test_search_by_theme_youth(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionSearchNetworks(repositories), "search_networks", [("theme", "jeunesse")])
     assert "Gen-Y City" in result.text
     assert "ONSTAGE" in result.text
     assert "Jeunesse et enfance" in result.text
@@ -39,9 +39,9 @@ async def test_search_by_theme_youth(repo):  # type: ignore[no-untyped-def]
     assert json.loads(result.slots["last_query"]) == {"a": "search", "f": {"theme": "jeunesse"}, "o": 0}
 
 
-async def test_search_urbact_iv_with_a_french_city(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(
-        ActionSearchNetworks(repo.factory()),
+async def test_search_urbact_iv_with_a_french_city(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(
+        ActionSearchNetworks(repositories),
         "search_networks",
         [("programme", "URBACT IV"), ("country", "française")],
     )
@@ -53,14 +53,14 @@ async def test_search_urbact_iv_with_a_french_city(repo):  # type: ignore[no-unt
     assert result.slots["programme"] == "URBACT IV" and result.slots["country"] == "France"
 
 
-async def test_long_list_is_paged_with_a_validated_more_button(repo):  # type: ignore[no-untyped-def]
-    search = await run_action(ActionSearchNetworks(repo.factory()), "search_networks", [("network_type", "transfert")])
+async def test_long_list_is_paged_with_a_validated_more_button(repositories, ask):  # type: ignore[no-untyped-def]
+    search = await ask(ActionSearchNetworks(repositories), "search_networks", [("network_type", "transfert")])
     assert bullets(search.text) == 5
     assert re.search(r"… et \d+ autres\.", search.text)
     more = [b for b in search.buttons if b["title"] == "Voir la suite"]
     assert more and more[0]["payload"] == '/inform{"results_offset":5}'
 
-    page2 = await run_action(ActionInform(repo.factory()), "inform", [("results_offset", 5)], search.slots)
+    page2 = await ask(ActionInform(repositories), "inform", [("results_offset", 5)], search.slots)
     assert "Suite des réseaux de transfert (6-10 sur" in page2.text
     first_page = set(re.findall(r"^• (.+?) \(", search.text, re.M))
     second_page = set(re.findall(r"^• (.+?) \(", page2.text, re.M))
@@ -68,23 +68,23 @@ async def test_long_list_is_paged_with_a_validated_more_button(repo):  # type: i
     assert json.loads(page2.slots["last_query"])["o"] == 5
 
 
-async def test_combined_search_with_no_result_offers_to_relax(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(
-        ActionSearchNetworks(repo.factory()), "search_networks", [("theme", "mobilité"), ("network_type", "transfert")]
+async def test_combined_search_with_no_result_offers_to_relax(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(
+        ActionSearchNetworks(repositories), "search_networks", [("theme", "mobilité"), ("network_type", "transfert")]
     )
     assert "Ma base ne contient aucun réseau de transfert" in result.text
     payloads = [b["payload"] for b in result.buttons]
     assert '/search_networks{"theme":"Mobilité et transports"}' in payloads
 
 
-async def test_search_without_criteria_asks_for_one(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionSearchNetworks(repo.factory()), "search_networks")
+async def test_search_without_criteria_asks_for_one(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionSearchNetworks(repositories), "search_networks")
     assert "Quel critère" in result.text
     assert result.buttons
 
 
-async def test_city_networks_with_a_typo(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "mouans sartou")])
+async def test_city_networks_with_a_typo(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionCityNetworks(repositories), "ask_city_networks", [("city", "mouans sartou")])
     assert result.text.startswith("Mouans-Sartoux (France) participe à 4 réseaux")
     for name in ("AGRI-URBAN", "BioCanteens", "BioCanteens#2", "Eat4Climate"):
         assert name in result.text
@@ -92,41 +92,41 @@ async def test_city_networks_with_a_typo(repo):  # type: ignore[no-untyped-def]
     assert result.slots["city"] == "Mouans-Sartoux"
 
 
-async def test_city_alias_romans(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "romans")])
+async def test_city_alias_romans(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionCityNetworks(repositories), "ask_city_networks", [("city", "romans")])
     assert "Romans-sur-Isère" in result.text and "RetaiLink" in result.text
     assert result.slots["network"] == "RetaiLink"  # single network: ready for "les autres villes ?"
 
 
-async def test_unknown_city_is_reported_honestly(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "Bordeaux")])
+async def test_unknown_city_is_reported_honestly(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionCityNetworks(repositories), "ask_city_networks", [("city", "Bordeaux")])
     assert "« Bordeaux » ne figure pas" in result.text
     assert "aucun réseau" in result.text  # the question was "have they taken part?": say no network was found
     assert len(result.buttons) <= 3
     assert result.slots == {"city": None}
 
 
-async def test_ambiguous_city_gives_suggestion_buttons(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "Santa")])
+async def test_ambiguous_city_gives_suggestion_buttons(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionCityNetworks(repositories), "ask_city_networks", [("city", "Santa")])
     assert "« Santa » ne figure pas" in result.text
     assert 2 <= len(result.buttons) <= 3
     assert all(b["payload"].startswith('/ask_city_networks{"city":') for b in result.buttons)
     assert '/ask_city_networks{"city":"Santa Maria da Feira"}' in [b["payload"] for b in result.buttons]
 
 
-async def test_city_without_known_network(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "Meylan")])
+async def test_city_without_known_network(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionCityNetworks(repositories), "ask_city_networks", [("city", "Meylan")])
     assert "aucun réseau renseigné pour Meylan" in result.text
 
 
-async def test_city_see_also(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "Nantes")])
+async def test_city_see_also(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionCityNetworks(repositories), "ask_city_networks", [("city", "Nantes")])
     assert "Gen-Y City" in result.text and "REFILL" in result.text
     assert '/ask_city_networks{"city":"Nantes Métropole"}' in [b["payload"] for b in result.buttons]
 
 
-async def test_network_details_with_fuzzy_name(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionNetworkDetails(repo.factory()), "ask_network_details", [("network", "boost inno")])
+async def test_network_details_with_fuzzy_name(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionNetworkDetails(repositories), "ask_network_details", [("network", "boost inno")])
     assert result.text.startswith("BoostInno : réseau de planification d'action URBACT III")
     assert "Gdańsk (Pologne)" in result.text
     assert "Paris et Strasbourg en France" in result.text
@@ -134,68 +134,68 @@ async def test_network_details_with_fuzzy_name(repo):  # type: ignore[no-untyped
     assert result.slots["network"] == "BoostInno"
 
 
-async def test_partial_record_is_flagged(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionNetworkDetails(repo.factory()), "ask_network_details", [("network", "COPE")])
+async def test_partial_record_is_flagged(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionNetworkDetails(repositories), "ask_network_details", [("network", "COPE")])
     assert "Fiche incomplète" in result.text
     assert "non renseigné" in result.text
 
 
-async def test_network_lead(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionNetworkLead(repo.factory()), "ask_network_lead", [("network", "Eat4Climate")])
+async def test_network_lead(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionNetworkLead(repositories), "ask_network_lead", [("network", "Eat4Climate")])
     assert result.text.startswith("Le chef de file d'Eat4Climate est Mouans-Sartoux (France).")
 
 
-async def test_network_partners_lists_lead_first_then_french(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionNetworkPartners(repo.factory()), "ask_network_partners", [("network", "BoostInno")])
+async def test_network_partners_lists_lead_first_then_french(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionNetworkPartners(repositories), "ask_network_partners", [("network", "BoostInno")])
     lines = LIST_LINE.split(result.text)
     assert "Gdańsk (Pologne) – chef de file" in lines[1]
     assert lines[2].startswith("Paris (France)") and lines[3].startswith("Strasbourg (France)")
     assert "… et 5 autres." in result.text
 
 
-async def test_other_cities_of_the_network_follow_up(repo):  # type: ignore[no-untyped-def]
-    city = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "Romans-sur-Isère")])
-    result = await run_action(ActionNetworkPartners(repo.factory()), "ask_network_partners", [], city.slots)
+async def test_other_cities_of_the_network_follow_up(repositories, ask):  # type: ignore[no-untyped-def]
+    city = await ask(ActionCityNetworks(repositories), "ask_city_networks", [("city", "Romans-sur-Isère")])
+    result = await ask(ActionNetworkPartners(repositories), "ask_network_partners", [], city.slots)
     assert result.text.startswith("Avec Romans-sur-Isère dans RetaiLink")
     assert "Igualada (Espagne) – chef de file" in result.text
     assert "Romans-sur-Isère (France)" not in result.text
 
 
-async def test_other_cities_when_the_city_has_several_networks_asks_which(repo):  # type: ignore[no-untyped-def]
-    city = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "Mouans-Sartoux")])
-    result = await run_action(ActionNetworkPartners(repo.factory()), "ask_network_partners", [], city.slots)
+async def test_other_cities_when_the_city_has_several_networks_asks_which(repositories, ask):  # type: ignore[no-untyped-def]
+    city = await ask(ActionCityNetworks(repositories), "ask_city_networks", [("city", "Mouans-Sartoux")])
+    result = await ask(ActionNetworkPartners(repositories), "ask_network_partners", [], city.slots)
     assert "De quel réseau parlez-vous ?" in result.text
     assert len(result.buttons) == 4
 
 
-async def test_inform_reruns_city_query_with_new_city(repo):  # type: ignore[no-untyped-def]
-    first = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "Mouans-Sartoux")])
-    result = await run_action(ActionInform(repo.factory()), "inform", [("city", "Lyon")], first.slots)
+async def test_inform_reruns_city_query_with_new_city(repositories, ask):  # type: ignore[no-untyped-def]
+    first = await ask(ActionCityNetworks(repositories), "ask_city_networks", [("city", "Mouans-Sartoux")])
+    result = await ask(ActionInform(repositories), "inform", [("city", "Lyon")], first.slots)
     assert result.text.startswith("Lyon (France) participe à 1 réseau")
     assert "URBinclusion" in result.text
 
 
-async def test_inform_adds_a_filter_to_the_last_search(repo):  # type: ignore[no-untyped-def]
-    first = await run_action(ActionSearchNetworks(repo.factory()), "search_networks", [("programme", "URBACT IV")])
-    result = await run_action(ActionInform(repo.factory()), "inform", [("theme", "alimentation")], first.slots)
+async def test_inform_adds_a_filter_to_the_last_search(repositories, ask):  # type: ignore[no-untyped-def]
+    first = await ask(ActionSearchNetworks(repositories), "search_networks", [("programme", "URBACT IV")])
+    result = await ask(ActionInform(repositories), "inform", [("theme", "alimentation")], first.slots)
     assert "Eat4Climate" in result.text
     assert json.loads(result.slots["last_query"])["f"] == {"programme": "URBACT IV", "theme": "alimentation"}
 
 
-async def test_inform_replaces_the_network_of_the_last_question(repo):  # type: ignore[no-untyped-def]
-    first = await run_action(ActionNetworkLead(repo.factory()), "ask_network_lead", [("network", "Eat4Climate")])
-    result = await run_action(ActionInform(repo.factory()), "inform", [("network", "BioCanteens")], first.slots)
+async def test_inform_replaces_the_network_of_the_last_question(repositories, ask):  # type: ignore[no-untyped-def]
+    first = await ask(ActionNetworkLead(repositories), "ask_network_lead", [("network", "Eat4Climate")])
+    result = await ask(ActionInform(repositories), "inform", [("network", "BioCanteens")], first.slots)
     assert result.text.startswith("Le chef de file de BioCanteens est Mouans-Sartoux")
 
 
-async def test_inform_without_context_uses_the_entity_type(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionInform(repo.factory()), "inform", [("city", "Strasbourg")])
+async def test_inform_without_context_uses_the_entity_type(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionInform(repositories), "inform", [("city", "Strasbourg")])
     assert result.text.startswith("Strasbourg (France) participe à 1 réseau")
 
 
-async def test_inform_unknown_value(repo):  # type: ignore[no-untyped-def]
-    first = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "Nantes")])
-    result = await run_action(ActionInform(repo.factory()), "inform", [("city", "Nancy")], first.slots)
+async def test_inform_unknown_value(repositories, ask):  # type: ignore[no-untyped-def]
+    first = await ask(ActionCityNetworks(repositories), "ask_city_networks", [("city", "Nantes")])
+    result = await ask(ActionInform(repositories), "inform", [("city", "Nancy")], first.slots)
     assert "« Nancy » ne figure pas" in result.text
 
 
@@ -203,24 +203,24 @@ async def test_inform_unknown_value(repo):  # type: ignore[no-untyped-def]
     "value",
     ["x" * 10_000, {"$gt": ""}, ["Lyon", "Paris"], "Lyon\u0000", "'; DROP TABLE cities; --", 12.5],
 )
-async def test_injected_city_values_are_rejected(repo, value):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", value)])
+async def test_injected_city_values_are_rejected(value, repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionCityNetworks(repositories), "ask_city_networks", [("city", value)])
     assert "participe à" not in result.text
     assert len(result.text) < 400  # the raw value is never echoed when invalid or huge
     assert result.slots.get("city") is None
 
 
 @pytest.mark.parametrize("offset", [-5, "abc", 1e12, {"o": 1}, "5; DROP TABLE networks"])
-async def test_injected_offsets_are_rejected(repo, offset):  # type: ignore[no-untyped-def]
-    search = await run_action(ActionSearchNetworks(repo.factory()), "search_networks", [("network_type", "transfert")])
-    result = await run_action(ActionInform(repo.factory()), "inform", [("results_offset", offset)], search.slots)
+async def test_injected_offsets_are_rejected(offset, repositories, ask):  # type: ignore[no-untyped-def]
+    search = await ask(ActionSearchNetworks(repositories), "search_networks", [("network_type", "transfert")])
+    result = await ask(ActionInform(repositories), "inform", [("results_offset", offset)], search.slots)
     assert "Suite des" not in result.text
     assert "Je n'ai pas pu lire la page demandée" in result.text
 
 
-async def test_injected_year_and_type_are_not_used_as_filters(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(
-        ActionSearchNetworks(repo.factory()), "search_networks", [("year", "2019 OR 1=1"), ("theme", "jeunesse")]
+async def test_injected_year_and_type_are_not_used_as_filters(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(
+        ActionSearchNetworks(repositories), "search_networks", [("year", "2019 OR 1=1"), ("theme", "jeunesse")]
     )
     assert "Gen-Y City" not in result.text  # the bad year is reported, nothing is searched
     assert "« 2019 OR 1=1 » ne figure pas" in result.text
@@ -237,24 +237,24 @@ async def test_injected_year_and_type_are_not_used_as_filters(repo):  # type: ig
         '["a"]',
     ],
 )
-async def test_tampered_last_query_is_ignored(repo, last_query):  # type: ignore[no-untyped-def]
-    result = await run_action(
-        ActionInform(repo.factory()), "inform", [("results_offset", 5)], {"last_query": last_query}
+async def test_tampered_last_query_is_ignored(last_query, repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(
+        ActionInform(repositories), "inform", [("results_offset", 5)], {"last_query": last_query}
     )
     assert "Je n'ai pas de liste en cours" in result.text
 
 
-async def test_tampered_network_slot_is_not_trusted(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(
-        ActionNetworkPartners(repo.factory()), "ask_network_partners", [], {"network": "<script>alert(1)</script>"}
+async def test_tampered_network_slot_is_not_trusted(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(
+        ActionNetworkPartners(repositories), "ask_network_partners", [], {"network": "<script>alert(1)</script>"}
     )
     assert "De quel réseau parlez-vous ?" in result.text
 
 
-async def test_database_unavailable_gives_a_french_apology_and_logs(caplog):  # type: ignore[no-untyped-def]
+async def test_database_unavailable_gives_a_french_apology_and_logs(caplog, ask, failing_factory):  # type: ignore[no-untyped-def]
     caplog.set_level(logging.ERROR)
     action = ActionCityNetworks(failing_factory(RepositoryUnavailable("connection refused")))
-    result = await run_action(action, "ask_city_networks", [("city", "Nantes")])
+    result = await ask(action, "ask_city_networks", [("city", "Nantes")])
     assert result.text == DB_UNAVAILABLE_TEXT
     assert result.text.startswith("La base des réseaux ne répond pas pour le moment")
     assert result.events == []
@@ -262,106 +262,106 @@ async def test_database_unavailable_gives_a_french_apology_and_logs(caplog):  # 
                for r in caplog.records)
 
 
-async def test_timeout_in_the_middle_of_an_answer_sends_no_partial_answer(repo, monkeypatch):  # type: ignore[no-untyped-def]
+async def test_timeout_in_the_middle_of_an_answer_sends_no_partial_answer(monkeypatch, repositories, ask):  # type: ignore[no-untyped-def]
     async def slow(*_args, **_kwargs):  # type: ignore[no-untyped-def]
         raise RepositoryTimeout("get_city: no answer within 2 s")
 
-    monkeypatch.setattr(repo, "get_city", slow)
-    result = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "Nantes")])
+    monkeypatch.setattr(SqlRepository, "get_city", slow)
+    result = await ask(ActionCityNetworks(repositories), "ask_city_networks", [("city", "Nantes")])
     assert result.messages == [{"text": DB_UNAVAILABLE_TEXT, "buttons": [], "elements": [], "custom": {},
                                 "template": None, "response": None, "image": None, "attachment": None}] or \
         [m["text"] for m in result.messages] == [DB_UNAVAILABLE_TEXT]
     assert result.events == []
 
 
-async def test_unexpected_error_is_contained(repo, monkeypatch):  # type: ignore[no-untyped-def]
+async def test_unexpected_error_is_contained(monkeypatch, repositories, ask):  # type: ignore[no-untyped-def]
     async def broken(*_args, **_kwargs):  # type: ignore[no-untyped-def]
         raise KeyError("bug")
 
-    monkeypatch.setattr(repo, "search_networks", broken)
-    result = await run_action(ActionSearchNetworks(repo.factory()), "search_networks", [("theme", "jeunesse")])
+    monkeypatch.setattr(SqlRepository, "search_networks", broken)
+    result = await ask(ActionSearchNetworks(repositories), "search_networks", [("theme", "jeunesse")])
     assert "Je n'arrive pas à répondre" in result.text
     assert result.events == []
 
 
-async def test_the_nth_network_of_the_last_list(repo):  # type: ignore[no-untyped-def]
-    city = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "Mouans-Sartoux")])
+async def test_the_nth_network_of_the_last_list(repositories, ask):  # type: ignore[no-untyped-def]
+    city = await ask(ActionCityNetworks(repositories), "ask_city_networks", [("city", "Mouans-Sartoux")])
     listed = re.findall(r"^• ([^(]+?) \(", city.text, re.M)
-    second = await run_action(ActionNetworkDetails(repo.factory()), "ask_network_details", [], city.slots,
+    second = await ask(ActionNetworkDetails(repositories), "ask_network_details", [], city.slots,
                               text="le deuxieme il parle de quoi ?")
     assert second.text.startswith(f"{listed[1]} :")
-    lead = await run_action(ActionNetworkLead(repo.factory()), "ask_network_lead", [], city.slots,
+    lead = await ask(ActionNetworkLead(repositories), "ask_network_lead", [], city.slots,
                             text="qui est chef de file du premier ?")
     assert lead.text.startswith(f"Le chef de file {'de ' if listed[0][0] not in 'AEIOUÉ' else 'd’'}") or listed[0] in lead.text
     assert "premier" not in lead.text
 
 
-async def test_an_ordinal_without_a_list_asks_which_network(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionNetworkLead(repo.factory()), "ask_network_lead", [], {},
+async def test_an_ordinal_without_a_list_asks_which_network(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionNetworkLead(repositories), "ask_network_lead", [], {},
                               text="qui est chef de file du premier ?")
     assert "De quel réseau parlez-vous ?" in result.text and "premier" not in result.text
 
 
-async def test_cities_of_a_country_are_named(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("country", "polonaises")])
+async def test_cities_of_a_country_are_named(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionCityNetworks(repositories), "ask_city_networks", [("country", "polonaises")])
     assert "Pologne" in result.text and "– avec " in result.text
     assert any(name in result.text for name in ("Poznań", "Gdańsk", "Katowice", "Lublin", "Białystok"))
-    partners = await run_action(ActionNetworkPartners(repo.factory()), "ask_network_partners", [("country", "belges")])
+    partners = await ask(ActionNetworkPartners(repositories), "ask_network_partners", [("country", "belges")])
     assert "Belgique" in partners.text and "– avec " in partners.text
 
 
-async def test_which_networks_after_the_cities_of_a_country(repo):  # type: ignore[no-untyped-def]
-    first = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("country", "polonaises")])
-    again = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", slots=first.slots, text="dans quels reseaux ?")
+async def test_which_networks_after_the_cities_of_a_country(repositories, ask):  # type: ignore[no-untyped-def]
+    first = await ask(ActionCityNetworks(repositories), "ask_city_networks", [("country", "polonaises")])
+    again = await ask(ActionCityNetworks(repositories), "ask_city_networks", slots=first.slots, text="dans quels reseaux ?")
     assert "Pologne" in again.text and "Quelle ville" not in again.text
     assert first.text.split("\n")[1] in again.text  # the same networks, not a request for a town
 
 
-async def test_who_else_in_a_country_after_a_network(repo):  # type: ignore[no-untyped-def]
-    first = await run_action(ActionNetworkDetails(repo.factory()), "ask_network_details", [("network", "BioCanteens")])
-    result = await run_action(ActionInform(repo.factory()), "inform", [("country", "France")], first.slots,
+async def test_who_else_in_a_country_after_a_network(repositories, ask):  # type: ignore[no-untyped-def]
+    first = await ask(ActionNetworkDetails(repositories), "ask_network_details", [("network", "BioCanteens")])
+    result = await ask(ActionInform(repositories), "inform", [("country", "France")], first.slots,
                               text="qui d'autre en france ?")
     assert result.text.startswith("Dans BioCanteens, ma base compte") and "Mouans-Sartoux (chef de file)" in result.text
 
 
-async def test_which_network_the_last_city_leads(repo):  # type: ignore[no-untyped-def]
-    city = await run_action(ActionCityNetworks(repo.factory()), "ask_city_networks", [("city", "Mouans-Sartoux")])
-    result = await run_action(ActionNetworkLead(repo.factory()), "ask_network_lead", [], city.slots,
+async def test_which_network_the_last_city_leads(repositories, ask):  # type: ignore[no-untyped-def]
+    city = await ask(ActionCityNetworks(repositories), "ask_city_networks", [("city", "Mouans-Sartoux")])
+    result = await ask(ActionNetworkLead(repositories), "ask_network_lead", [], city.slots,
                               text="lequel elle pilote ?")
     assert result.text.startswith("Mouans-Sartoux est chef de file de") and "BioCanteens" in result.text
 
 
-async def test_networks_led_by_a_named_city(repo):  # type: ignore[no-untyped-def]
-    result = await run_action(ActionNetworkLead(repo.factory()), "ask_network_lead", [("city", "agen")],
+async def test_networks_led_by_a_named_city(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionNetworkLead(repositories), "ask_network_lead", [("city", "agen")],
                               text="agen elle pilote quoi ?")
     assert result.text.startswith("Agen est chef de file de") and "agen" not in result.text.split("\n")[0][1:].lower().replace("agen est", "")
 
 
-async def test_french_partners_of_the_last_network(repo):  # type: ignore[no-untyped-def]
-    first = await run_action(ActionNetworkDetails(repo.factory()), "ask_network_details", [("network", "BioCanteens")])
-    result = await run_action(ActionNetworkPartners(repo.factory()), "ask_network_partners", [("country", "France")],
+async def test_french_partners_of_the_last_network(repositories, ask):  # type: ignore[no-untyped-def]
+    first = await ask(ActionNetworkDetails(repositories), "ask_network_details", [("network", "BioCanteens")])
+    result = await ask(ActionNetworkPartners(repositories), "ask_network_partners", [("country", "France")],
                               first.slots, text="y a des villes francaises dedans ?")
     assert result.text.startswith("Dans BioCanteens, ma base compte")
-    partners = await run_action(ActionNetworkPartners(repo.factory()), "ask_network_partners", [], first.slots,
+    partners = await ask(ActionNetworkPartners(repositories), "ask_network_partners", [], first.slots,
                                 text="qui d'autre est dedans ?")
     assert "dedans" not in partners.text and "BioCanteens" in partners.text
 
 
-async def test_countries_answer_names_the_cities_of_a_named_country(repo):  # type: ignore[no-untyped-def]
-    from actions.answers_with_networks import ActionCountries
+async def test_countries_answer_names_the_cities_of_a_named_country(repositories, ask, kb):  # type: ignore[no-untyped-def]
+    from actions.kb.answers_with_networks import ActionCountries
 
-    result = await run_action(ActionCountries(repo.factory()), "ask_countries", [("country", "norvegiennes")],
+    result = await ask(ActionCountries(repositories), "ask_countries", [("country", "norvegiennes")],
                               text="des villes norvegiennes dans urbact ?")
     assert result.messages[0]["response"] == "utter_ask_countries"
     assert "Norvège" in result.text and "– avec " in result.text
-    plain = await run_action(ActionCountries(repo.factory()), "ask_countries", [], text="quels pays ?")
+    plain = await ask(ActionCountries(repositories), "ask_countries", [], text="quels pays ?")
     assert [m["response"] for m in plain.messages] == ["utter_ask_countries"]
 
 
-async def test_a_local_issue_gets_the_brochure_answer_and_networks_on_its_theme(repo):  # type: ignore[no-untyped-def]
-    from actions.answers_with_networks import ActionLocalStrategy
+async def test_a_local_issue_gets_the_brochure_answer_and_networks_on_its_theme(repositories, ask, kb):  # type: ignore[no-untyped-def]
+    from actions.kb.answers_with_networks import ActionLocalStrategy
 
-    result = await run_action(ActionLocalStrategy(repo.factory()), "benefit_local_strategy",
+    result = await ask(ActionLocalStrategy(repositories), "benefit_local_strategy",
                               [("theme", "Commerce et centres-villes")],
                               text="nos commerces de centre ville ferment les uns apres les autres")
     assert result.messages[0]["response"] == "utter_benefit_local_strategy"

@@ -1,19 +1,28 @@
-"""Entity validation and fuzzy normalisation (actions/normalize.py)."""
+"""Entity validation and fuzzy normalisation (actions/kb/normalize.py)."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
-from database_test_helpers import kb  # noqa: F401  (fixture)
 
-from actions.db.repositories import InMemoryRepository
-from actions.normalize import Normalizer, clean_value, parse_offset, parse_year
+from actions.db.engine import create_engine
+from actions.kb.repository import SqlRepositoryFactory
+from actions.kb.normalize import Normalizer, clean_value, parse_offset, parse_year
+
+
+async def read_normalizer(url: str) -> Normalizer:
+    engine = create_engine(url)
+    try:
+        async with SqlRepositoryFactory(engine)() as repo:
+            return Normalizer(await repo.catalogue())
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture(scope="module")
-def norm(kb) -> Normalizer:  # type: ignore[no-untyped-def]
-    return Normalizer(asyncio.run(InMemoryRepository(kb).catalogue()))
+def norm(kb_database: str) -> Normalizer:
+    return asyncio.run(read_normalizer(kb_database))
 
 
 @pytest.mark.parametrize(

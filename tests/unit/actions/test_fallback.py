@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import sys
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 import pytest
 
-# Make the project root importable when pytest is launched from its binary (no pythonpath setting).
-_ROOT = Path(__file__).resolve().parents[3]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
 
-import yaml  # noqa: E402
-from rasa_sdk import Tracker  # noqa: E402
-from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
 
-from actions.fallback import ActionRephrase, suggested_intents  # noqa: E402
-from actions.topics import TOPIC_LABELS  # noqa: E402
+from actions.fallback import ActionRephrase, suggested_intents
+from actions.topics import TOPIC_LABELS
+from tests.conftest import build_tracker
 
 # Copy of the intent catalogue of .drafts/COMMON.md (the draft folder is not committed).
 CATALOGUE: Set[str] = {
@@ -57,22 +51,9 @@ RANKING = [
 def make_tracker(
     ranking: Optional[List[Any]], failed: Any = None, quiz_active: Any = None
 ) -> Tracker:
-    latest: Dict[str, Any] = {
-        "text": "blabla incompréhensible",
-        "intent": {"name": "nlu_fallback", "confidence": 0.55},
-        "entities": [],
-    }
-    if ranking is not None:
-        latest["intent_ranking"] = ranking
-    return Tracker(
-        sender_id="test",
+    return build_tracker(
+        "nlu_fallback", text="blabla incompréhensible", confidence=0.55, ranking=ranking,
         slots={"failed_attempts": failed, "quiz_active": quiz_active},
-        latest_message=latest,
-        events=[],
-        paused=False,
-        followup_action=None,
-        active_loop={},
-        latest_action_name="action_listen",
     )
 
 
@@ -101,9 +82,8 @@ def test_every_catalogue_intent_has_a_label() -> None:
     assert not missing, f"intents without a label in actions/topics.py: {sorted(missing)}"
 
 
-def test_labels_cover_the_intents_of_the_domain() -> None:
-    domain_path = _ROOT / "domain.yml"
-    intents = yaml.safe_load(domain_path.read_text(encoding="utf-8")).get("intents") or []
+def test_labels_cover_the_intents_of_the_domain(domain: Dict[str, Any]) -> None:
+    intents = domain.get("intents") or []
     names = {i if isinstance(i, str) else next(iter(i)) for i in intents}
     assert not names - set(TOPIC_LABELS) - {"nlu_fallback"}
 

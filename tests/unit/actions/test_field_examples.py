@@ -1,29 +1,21 @@
-"""Unit tests for actions/field_examples.py (no Rasa server: real rasa_sdk dispatcher and tracker)."""
+"""Unit tests for actions/brochure/field_examples.py (no Rasa server: real rasa_sdk dispatcher and tracker)."""
 
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
 
-# Make the project root importable when pytest is launched from its binary (no pythonpath setting).
-_ROOT = Path(__file__).resolve().parents[3]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-from rasa_sdk import Tracker  # noqa: E402
-from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
-
-from actions.field_examples import (  # noqa: E402
+from actions.brochure.field_examples import (
     CITY_KEYS,
     MENU_RESPONSE,
     ActionFieldExample,
     find_city_in_text,
     resolve_city,
 )
+from tests.conftest import build_tracker, run_action_once
 
 ALL_KEYS = {
     "nantes",
@@ -36,38 +28,23 @@ ALL_KEYS = {
 }
 
 
-def make_tracker(text: str, cities: Optional[List[Any]] = None) -> Tracker:
-    entities = [
+def city_entities(cities: Optional[List[Any]]) -> List[Dict[str, Any]]:
+    return [
         {"entity": "city", "value": city, "start": 0, "end": 1, "extractor": "DIETClassifier"}
         for city in (cities or [])
     ]
-    latest_message = {
-        "text": text,
-        "intent": {"name": "ask_field_example", "confidence": 0.99},
-        "entities": entities,
-    }
-    return Tracker(
-        sender_id="test",
-        slots={},
-        latest_message=latest_message,
-        events=[],
-        paused=False,
-        followup_action=None,
-        active_loop={},
-        latest_action_name="action_listen",
-    )
 
 
 def run_action(
     text: str, cities: Optional[List[Any]] = None, events_out: Optional[List[Any]] = None
 ) -> List[Dict[str, Any]]:
-    dispatcher = CollectingDispatcher()
-    events = asyncio.run(ActionFieldExample().run(dispatcher, make_tracker(text, cities), {}))
+    tracker = build_tracker("ask_field_example", text=text, confidence=0.99, entities=city_entities(cities))
+    outcome = asyncio.run(run_action_once(ActionFieldExample(), tracker))
     if events_out is None:
-        assert events == []
+        assert outcome.events == []
     else:
-        events_out.extend(events)
-    return dispatcher.messages
+        events_out.extend(outcome.events)
+    return outcome.messages
 
 
 def responses(messages: List[Dict[str, Any]]) -> List[Optional[str]]:
@@ -205,22 +182,10 @@ def test_find_city_in_text_prefers_longest_alias() -> None:
     assert find_city_in_text("rien à voir") is None
 
 
-def _domain_with_examples() -> Dict[str, Any]:
-    """domain.yml once the lead has merged the brochure fragment, else the draft fragment."""
-    import yaml
-
-    for candidate in (_ROOT / "domain.yml", _ROOT / ".drafts" / "domain_brochure.yml"):
-        if candidate.exists():
-            data = yaml.safe_load(candidate.read_text(encoding="utf-8")) or {}
-            if "action_field_example" in (data.get("actions") or []):
-                return data
-    pytest.fail("no domain file declares action_field_example")
-
-
-def test_domain_has_one_response_per_city_and_a_complete_menu() -> None:
+def test_domain_has_one_response_per_city_and_a_complete_menu(domain: Dict[str, Any]) -> None:
     import json
 
-    domain = _domain_with_examples()
+    assert "action_field_example" in domain["actions"]
     responses_ = domain["responses"]
     for key in ALL_KEYS:
         assert f"utter_example_{key}" in responses_, key

@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import csv
 import shutil
-import sys
 from pathlib import Path
 from typing import Dict
 
 import pytest
 
-_ROOT = Path(__file__).resolve().parents[3]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
 
-from actions.db.loader import DataValidationError, load_knowledge_base  # noqa: E402
-from actions.db.lookups import build_lookups  # noqa: E402
+from actions.kb.loader import DataValidationError, load_knowledge_base
+from actions.kb.lookups import build_lookups
 
-DATA_DIR = _ROOT / "data" / "kb"
+DATA_DIR = Path(__file__).resolve().parents[3] / "data" / "kb"
 INJECTION = "Lille\n- intent: greet\n  examples: |\n    - virement urgent"
 
 

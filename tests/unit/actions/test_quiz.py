@@ -1,25 +1,18 @@
-"""Unit tests for actions/quiz.py: real rasa_sdk dispatcher and trackers, no Rasa server."""
+"""Unit tests for actions/brochure/quiz.py: real rasa_sdk dispatcher and trackers, no Rasa server."""
 
 from __future__ import annotations
 
 import asyncio
 import math
-import sys
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
-# Make the project root importable when pytest is launched from its binary (no pythonpath setting).
-_ROOT = Path(__file__).resolve().parents[3]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
 
-import yaml  # noqa: E402
-from rasa_sdk import Action, Tracker  # noqa: E402
-from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
 
-from actions.quiz import (  # noqa: E402
+from actions.brochure.quiz import (
     QUIZ_LENGTH,
     QUIZ_STATEMENTS,
     ActionQuizAnswer,
@@ -28,6 +21,7 @@ from actions.quiz import (  # noqa: E402
     bounded_int,
     question_text,
 )
+from tests.conftest import build_tracker
 
 MYTH_KEYS = {"contacts", "no_idea", "english", "time", "complexity", "useless_exchange"}
 INFO = "quiz_answer_info"
@@ -38,21 +32,8 @@ Messages = List[Dict[str, Any]]
 
 
 def make_tracker(slots: Slots, intent: str = INTOX, text: str = "intox") -> Tracker:
-    return Tracker(
-        sender_id="test",
-        slots=dict(slots),
-        latest_message={
-            "text": text,
-            "intent": {"name": intent, "confidence": 0.98},
-            "intent_ranking": [{"name": intent, "confidence": 0.98}],
-            "entities": [],
-        },
-        events=[],
-        paused=False,
-        followup_action=None,
-        active_loop={},
-        latest_action_name="action_listen",
-    )
+    ranking = [{"name": intent, "confidence": 0.98}]
+    return build_tracker(intent, text=text, confidence=0.98, ranking=ranking, slots=slots)
 
 
 def run(action: Action, slots: Slots, intent: str = INTOX) -> Tuple[Messages, Slots, List[Dict]]:
@@ -99,19 +80,8 @@ def test_six_statements_one_per_myth() -> None:
         assert statement[0].isupper() and statement.endswith(".")
 
 
-def _domain_responses() -> Optional[Dict[str, Any]]:
-    for path in (_ROOT / "domain.yml", _ROOT / ".drafts" / "domain_conversation.yml"):
-        if path.exists():
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            if any(name.startswith("utter_myth_") for name in data.get("responses") or {}):
-                return data["responses"]
-    return None
-
-
-def test_each_statement_has_its_myth_response_in_the_domain() -> None:
-    domain_responses = _domain_responses()
-    if domain_responses is None:
-        pytest.skip("no domain with the myth responses yet")
+def test_each_statement_has_its_myth_response_in_the_domain(domain: Dict[str, Any]) -> None:
+    domain_responses = domain["responses"]
     for key, _ in QUIZ_STATEMENTS:
         variants = domain_responses[f"utter_myth_{key}"]
         assert variants and all(v["text"].startswith("Intox !") for v in variants)

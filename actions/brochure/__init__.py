@@ -1,0 +1,1 @@
+"""Brochure content served by actions: the myth quiz and the field examples."""
