@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import threading
 import time
@@ -28,6 +27,7 @@ from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 from rapidfuzz import fuzz, process
 
+from common import settings
 from common.text import fold
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ _ELIDED = frozenset({"l", "d", "j", "qu", "n", "s", "c", "m", "t", "jusqu", "lor
 
 
 def default_names_path() -> Path:
-    return Path(os.environ.get("KB_NAMES_FILE") or ROOT / "var" / "kb_names.json")
+    return Path(settings.KB_NAMES_FILE.read() or ROOT / "var" / "kb_names.json")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,9 @@ import sys
 from pathlib import Path
 from typing import Final, Mapping, Optional, Sequence
 
-ENV_NAME: Final[str] = "ACTION_SERVER_TOKEN"
+from common import settings
+
+ENV_NAME: Final[str] = settings.ACTION_SERVER_TOKEN.name
 MIN_CHARS: Final[int] = 16
 DEFAULT_PROFILE: Final[str] = "endpoints.yml"
 SCHEME: Final[str] = "Bearer "

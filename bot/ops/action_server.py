@@ -34,11 +34,11 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.ops.action_secret import SecretError, check_secret, is_authorized
+from bot.ops.action_secret import ENV_NAME as SECRET_ENV, SecretError, check_secret, is_authorized
+from common import settings
 
 logger = logging.getLogger("bot.ops.action_server")
 
-DEFAULT_INTERFACE = "127.0.0.1"
 OPEN_PATHS = frozenset({"/health"})
 MISSING = "Appel refusé : le secret partagé du serveur d'actions est absent."
 WRONG = "Appel refusé : le secret partagé du serveur d'actions est incorrect."
@@ -79,12 +79,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = create_argument_parser()
     parser.add_argument(
         "--interface",
-        default=os.environ.get("ACTIONS_HOST") or DEFAULT_INTERFACE,
+        default=settings.ACTIONS_HOST.read(),
         help="address to listen on (default: ACTIONS_HOST, else 127.0.0.1)",
     )
     args = parser.parse_args(argv)
     try:
-        secret = check_secret(os.environ.get("ACTION_SERVER_TOKEN"))
+        secret = check_secret(os.environ.get(SECRET_ENV))  # unstripped: a padded secret is refused
     except SecretError as error:
         print(error, file=sys.stderr)
         return 2

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 from typing import Iterable, List, Optional, Sequence, Set
@@ -35,40 +34,44 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-DEFAULT_RETENTION_DAYS = 90
+from common import settings
+from common.settings import SettingError
+
+DEFAULT_RETENTION_DAYS = settings.CONVERSATION_RETENTION_DAYS.default
 logger = logging.getLogger("bot.ops.purge_conversations")
 
 EVENTS = sa.table("events", sa.column("sender_id"), sa.column("timestamp"), sa.column("data"))
 
 
 def retention_days_from_env() -> int:
-    raw = os.environ.get("CONVERSATION_RETENTION_DAYS", "").strip()
-    if not raw:
-        return DEFAULT_RETENTION_DAYS
+    """CONVERSATION_RETENTION_DAYS, or SystemExit with the French reason when it is not a number of days."""
     try:
-        days = int(raw)
-    except ValueError:
-        raise SystemExit(f"CONVERSATION_RETENTION_DAYS doit être un nombre de jours entier (reçu : {raw!r}).")
-    if days < 1:
-        raise SystemExit("CONVERSATION_RETENTION_DAYS doit valoir au moins 1.")
-    return days
+        return settings.CONVERSATION_RETENTION_DAYS.require()
+    except SettingError as error:
+        raise SystemExit(str(error)) from None
 
 
 def tracker_url_from_env() -> Optional[str]:
-    url = os.environ.get("TRACKER_STORE_URL", "").strip()
+    """TRACKER_STORE_URL, else the production profile's TRACKER_DB_* (PostgreSQL), else None.
+
+    A TRACKER_DB_PORT that is not a port stops the command (SystemExit, French reason)."""
+    url = settings.TRACKER_STORE_URL.require()
     if url:
         return url
-    host = os.environ.get("TRACKER_DB_HOST", "").strip()
+    host = settings.TRACKER_DB_HOST.require()
     if not host:
         return None
-    port = os.environ.get("TRACKER_DB_PORT", "").strip()
+    try:
+        port = settings.TRACKER_DB_PORT.require()
+    except SettingError as error:
+        raise SystemExit(str(error)) from None
     return URL.create(
         "postgresql",
-        username=os.environ.get("TRACKER_DB_USER") or None,
-        password=os.environ.get("TRACKER_DB_PASSWORD") or None,
+        username=settings.TRACKER_DB_USER.require() or None,
+        password=settings.TRACKER_DB_PASSWORD.require() or None,
         host=host,
-        port=int(port) if port else None,
-        database=os.environ.get("TRACKER_DB_NAME") or "rasa",
+        port=port or None,
+        database=settings.TRACKER_DB_NAME.require(),
     ).render_as_string(hide_password=False)
 
 
