@@ -35,25 +35,15 @@ class JsonStateComponent(GraphComponent):
     def set_state(self, state: Any) -> None:
         """Take the trained state (None when there is none)."""
 
+    # create and load: the signatures Rasa's graph calls (GraphComponent)
     @classmethod
-    def create(
-        cls: Type[T],
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> T:
+    def create(cls: Type[T], config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> T:
         return cls(config, model_storage, resource)
 
     @classmethod
-    def load(
-        cls: Type[T],
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> T:
+    def load(cls: Type[T], config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> T:
         state: Optional[Any] = None
         try:
             with model_storage.read_from(resource) as path:

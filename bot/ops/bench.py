@@ -28,6 +28,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import aiohttp
 
 from bot.ops.launcher import ROOT, Assistant, current_model, free_port
+from bot.ops.percentiles import percentile
 
 # A mix of brochure, myth and database questions, as users type them.
 MIX: Sequence[str] = (
@@ -52,14 +53,6 @@ TARGETS = {
     "actions_peak_rss_mb": 150,
     "full_training_s": 180,
 }
-
-
-def percentile(values: Sequence[float], pct: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def summary_ms(seconds: Sequence[float]) -> Dict[str, float]:

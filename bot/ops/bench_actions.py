@@ -25,6 +25,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional, Sequence
 
+from bot.ops.percentiles import percentile
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUTPUT = REPO_ROOT / "results" / "bench_actions.json"
 LAST_SEARCH = '{"a":"search","f":{"theme":"jeunesse"},"o":0}'
@@ -92,14 +94,6 @@ def payload(action: str, intent: str, entities: list[tuple[str, Any]], slots: di
         },
         "domain": {"slots": {name: {"type": "text"} for name in SLOTS}, "responses": {}},
     }
-
-
-def percentile(values: Sequence[float], pct: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def is_failure(response: Optional[dict]) -> bool:

@@ -43,41 +43,21 @@ WEBSITE_CHANNEL = "bot.channels.socketio.WebsiteSocketIOInput"
 
 @dataclass
 class RunningAssistant:
-    """What the tests need to talk to a running assistant."""
+    """What the tests need to talk to a running assistant: the launched process's addresses,
+    ports, environment and logs (base_url, rest_url, rasa_port, actions_port, actions_url,
+    env, logs()), its credentials, and the chat page's address."""
 
     process: Assistant
     credentials: Dict[str, Any]
 
-    @property
-    def base_url(self) -> str:
-        return self.process.base_url
-
-    @property
-    def rest_url(self) -> str:
-        return self.process.rest_url
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "process":
+            raise AttributeError(name)
+        return getattr(self.process, name)
 
     @property
     def chat_url(self) -> str:
         return f"{self.base_url}/chat/"
-
-    @property
-    def rasa_port(self) -> int:
-        return self.process.rasa_port
-
-    @property
-    def actions_port(self) -> int:
-        return self.process.actions_port
-
-    @property
-    def actions_url(self) -> str:
-        return self.process.actions_url
-
-    @property
-    def env(self) -> Dict[str, str]:
-        return self.process.env
-
-    def logs(self) -> str:
-        return self.process.logs()
 
 
 def model_path() -> Path:

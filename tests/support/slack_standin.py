@@ -205,6 +205,20 @@ class SlackStandIn:
         self.refuse_with = None
         self.history_page_size = None
 
+    def _met(
+        self, predicate: Callable[[List[PostedMessage]], bool], deadline: float, timeout: float
+    ) -> Optional[List[PostedMessage]]:
+        """The messages once `predicate` holds them, None to wait more; fails after the deadline."""
+        messages = self.messages
+        if predicate(messages):
+            return messages
+        if time.monotonic() >= deadline:
+            raise AssertionError(
+                f"Slack stand-in: condition not met within {timeout} s; got "
+                + json.dumps([(m.channel, m.thread_ts, m.text[:80]) for m in messages])
+            )
+        return None
+
     def wait_for(
         self,
         predicate: Callable[[List[PostedMessage]], bool],
@@ -212,29 +226,17 @@ class SlackStandIn:
         interval: float = 0.1,
     ) -> List[PostedMessage]:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            messages = self.messages
-            if predicate(messages):
-                return messages
+        while (messages := self._met(predicate, deadline, timeout)) is None:
             time.sleep(interval)
-        raise AssertionError(
-            f"Slack stand-in: condition not met within {timeout} s; got "
-            + json.dumps([(m.channel, m.thread_ts, m.text[:80]) for m in self.messages])
-        )
+        return messages
 
     async def async_wait_for(
         self, predicate: Callable[[List[PostedMessage]], bool], timeout: float = 10.0
     ) -> List[PostedMessage]:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            messages = self.messages
-            if predicate(messages):
-                return messages
+        while (messages := self._met(predicate, deadline, timeout)) is None:
             await asyncio.sleep(0.05)
-        raise AssertionError(
-            f"Slack stand-in: condition not met within {timeout} s; got "
-            + json.dumps([(m.channel, m.thread_ts, m.text[:80]) for m in self.messages])
-        )
+        return messages
 
     # -- server -----------------------------------------------------------------------
 
