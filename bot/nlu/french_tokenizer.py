@@ -18,6 +18,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from common.text import fold
 
+
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False
 )

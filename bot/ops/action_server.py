@@ -34,7 +34,8 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.ops.action_secret import ENV_NAME as SECRET_ENV, SecretError, check_secret, is_authorized
+from bot.ops.action_secret import ENV_NAME as SECRET_ENV
+from bot.ops.action_secret import SecretError, check_secret, is_authorized
 from common import settings
 
 logger = logging.getLogger("bot.ops.action_server")

@@ -24,7 +24,8 @@ from typing import Dict, Iterator, Optional
 
 import yaml
 
-from bot.ops.action_secret import ENV_NAME as SECRET_ENV, new_secret
+from bot.ops.action_secret import ENV_NAME as SECRET_ENV
+from bot.ops.action_secret import new_secret
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CREDENTIALS: Dict[str, object] = {"bot.channels.rest.FrenchRestInput": None}

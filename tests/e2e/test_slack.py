@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -24,9 +23,7 @@ from typing import Any, Callable, Dict, Iterator, List
 import pytest
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from tests.support.slack_standin import (  # noqa: E402
+from tests.support.slack_standin import (
     PostedMessage,
     SlackStandIn,
     event_payload,

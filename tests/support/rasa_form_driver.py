@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from typing import Any, Dict, List
 
 from rasa.core.actions.forms import FormAction

@@ -5,46 +5,40 @@ websocket) with a stand-in assistant; /restart runs Rasa's own ActionRestart on 
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import asyncio
+import json
+import logging
+import uuid
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional, Tuple
 
-_ROOT = Path(__file__).resolve().parents[3]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
+import aiohttp
+import pytest
+from rasa.core.actions.action import ActionRestart
+from rasa.core.channels.channel import UserMessage
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import BotUttered, Restarted
+from rasa.shared.core.trackers import DialogueStateTracker
+from sanic import Sanic
 
-import asyncio  # noqa: E402
-import json  # noqa: E402
-import logging  # noqa: E402
-import uuid  # noqa: E402
-from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional, Tuple  # noqa: E402
-
-import aiohttp  # noqa: E402
-import pytest  # noqa: E402
-from rasa.core.actions.action import ActionRestart  # noqa: E402
-from rasa.core.channels.channel import UserMessage  # noqa: E402
-from rasa.core.nlg import TemplatedNaturalLanguageGenerator  # noqa: E402
-from rasa.shared.core.domain import Domain  # noqa: E402
-from rasa.shared.core.events import BotUttered, Restarted  # noqa: E402
-from rasa.shared.core.trackers import DialogueStateTracker  # noqa: E402
-from sanic import Sanic  # noqa: E402
-
-from bot.channels.limits import (  # noqa: E402
+from bot.channels.apology import APOLOGY, RESTARTED, reply_to_silence
+from bot.channels.limits import (
     TOO_MANY_MESSAGES,
     LimitSettings,
     MessageGuard,
     RateLimiter,
     body_too_large_message,
 )
-from bot.channels.apology import APOLOGY, RESTARTED, reply_to_silence  # noqa: E402
-from bot.channels.rest import FrenchRestInput  # noqa: E402
-from bot.channels.socketio import UNREADABLE_PACKET, WebsiteSocketIOInput  # noqa: E402
-from bot.channels.validation import TOO_DEEP, InvalidInput, check_metadata  # noqa: E402
-from bot.channels.web_handlers import SessionHandlers  # noqa: E402
-from bot.channels.web_sessions import SessionSigner  # noqa: E402
-from tests.support.slack_standin import free_port  # noqa: E402
+from bot.channels.rest import FrenchRestInput
+from bot.channels.socketio import UNREADABLE_PACKET, WebsiteSocketIOInput
+from bot.channels.validation import TOO_DEEP, InvalidInput, check_metadata
+from bot.channels.web_handlers import SessionHandlers
+from bot.channels.web_sessions import SessionSigner
+from tests.conftest import REPO_ROOT
+from tests.support.slack_standin import free_port
 
 Handler = Callable[[UserMessage], Awaitable[None]]
-DOMAIN = Domain.load(str(_ROOT / "domain.yml"))
+DOMAIN = Domain.load(str(REPO_ROOT / "domain.yml"))
 
 
 async def echo(message: UserMessage) -> None:

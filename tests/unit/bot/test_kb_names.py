@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.nlu.kb_names import NamesFile, NameIndex, words_of
+from bot.nlu.kb_names import NameIndex, NamesFile, words_of
 
 ENTRIES = {
     "city": [

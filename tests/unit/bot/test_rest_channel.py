@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import json
+import uuid
+from typing import Any, AsyncIterator, List, Tuple
 
-_ROOT = Path(__file__).resolve().parents[3]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-import json  # noqa: E402
-import uuid  # noqa: E402
-from typing import Any, AsyncIterator, List, Tuple  # noqa: E402
-
-import aiohttp  # noqa: E402
-import pytest  # noqa: E402
-from rasa.core.channels.channel import UserMessage  # noqa: E402
-from sanic import Sanic  # noqa: E402
+import aiohttp
+import pytest
+from rasa.core.channels.channel import UserMessage
+from sanic import Sanic
 
 from bot.channels.rest import NOT_A_JSON_OBJECT, FrenchRestInput
-from tests.support.slack_standin import free_port  # noqa: E402
+from tests.support.slack_standin import free_port
 
 
 class FakeAssistant:

@@ -1,13 +1,5 @@
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# Make the project root importable when pytest is launched from its binary (no pythonpath setting).
-_ROOT = Path(__file__).resolve().parents[3]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
 from bot.channels.slack_text import (
     MAX_BUTTON_TITLE,
     button_blocks,

@@ -13,10 +13,10 @@ import pytest
 from bot.channels import web_assets
 from bot.channels.apology import APOLOGY
 from bot.channels.socketio import WebsiteSocketIOInput
+from bot.channels.validation import MAX_MESSAGE_CHARS, InvalidInput
 from bot.channels.web_handlers import SessionHandlers, WebsiteOutput, parse_user_message
 from bot.channels.web_origins import OriginConfigError, OriginPolicy, allowed_origins_from, parse_allowed_origins
 from bot.channels.web_sessions import SessionSigner, new_session_id, resolve_session, signer_from_environment
-from bot.channels.validation import MAX_MESSAGE_CHARS, InvalidInput
 
 SECRET = b"0123456789abcdef0123456789abcdef"
 
