@@ -70,8 +70,8 @@ def apply() -> None:
         require_supported_rasa("bot/fail_closed.py")
         from rasa.core import tracker_store
 
-        tracker_store.FailSafeTrackerStore.on_tracker_store_error = refuse  # type: ignore[assignment]
-        tracker_store.FailSafeTrackerStore.on_tracker_store_retrieve_error = refuse  # type: ignore[assignment]
+        tracker_store.FailSafeTrackerStore.on_tracker_store_error = refuse
+        tracker_store.FailSafeTrackerStore.on_tracker_store_retrieve_error = refuse
         _stock_engine_kwargs = tracker_store.create_engine_kwargs
-        tracker_store.create_engine_kwargs = engine_kwargs  # type: ignore[assignment]
+        tracker_store.create_engine_kwargs = engine_kwargs
         _applied = True

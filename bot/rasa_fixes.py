@@ -94,8 +94,8 @@ def apply() -> None:
         from rasa.shared.core.events import Event
 
         global _stock_resolve_by_type
-        RemoteAction._validate_action_result = _validate_action_result  # type: ignore[assignment]
+        RemoteAction._validate_action_result = _validate_action_result
         _stock_resolve_by_type = Event.resolve_by_type
-        Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[assignment]
+        Event.resolve_by_type = staticmethod(_resolve_by_type)
         fail_closed.apply()
         _applied = True

@@ -141,7 +141,7 @@ class UrbactSlackInput(SlackInput):
             cls.raise_missing_credentials_exception()
         assert credentials is not None
         return cls(
-            slack_token=credentials.get("slack_token"),
+            slack_token=credentials.get("slack_token", ""),
             slack_signing_secret=credentials.get("slack_signing_secret", ""),
             proxy=credentials.get("proxy"),
             use_threads=bool(credentials.get("use_threads", True)),
@@ -211,7 +211,7 @@ class UrbactSlackInput(SlackInput):
         metadata: Dict[Text, Any] = {}
         if content_type == "application/json":
             payload = _json_payload(request) or {}
-            event = payload.get("event") if isinstance(payload.get("event"), dict) else {}
+            event = _event_of(payload)
             users: List[Text] = list(payload.get("authed_users") or [])
             for authorization in payload.get("authorizations") or []:
                 if isinstance(authorization, dict) and authorization.get("user_id"):
@@ -326,7 +326,7 @@ class UrbactSlackInput(SlackInput):
         if payload.get("type") == "url_verification":
             return response.json({"challenge": payload.get("challenge")})
 
-        event = payload.get("event") if isinstance(payload.get("event"), dict) else {}
+        event = _event_of(payload)
         retry = request.headers.get("X-Slack-Retry-Num")
         if (
             payload.get("type") != "event_callback"
@@ -409,6 +409,11 @@ class UrbactSlackInput(SlackInput):
 def _is_direct(channel: Any, channel_type: Any) -> bool:
     """A direct message with the bot: Slack's channel type "im", or a "D…" channel id."""
     return channel_type == "im" or (isinstance(channel, str) and channel.startswith("D"))
+
+
+def _event_of(payload: Dict[Text, Any]) -> Dict[Text, Any]:
+    event = payload.get("event")
+    return event if isinstance(event, dict) else {}
 
 
 def _content_type(request: Request) -> Text:

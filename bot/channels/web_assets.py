@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Awaitable, Callable, Dict, Tuple
+from typing import Any, Callable, Coroutine, Dict, Tuple
 
 from sanic import Sanic, response
 from sanic.request import Request
@@ -34,7 +34,7 @@ PAGE_CSP = (
 
 def asset_handler(
     file_path: Path, content_type: str, is_page: bool
-) -> Callable[[Request], Awaitable[HTTPResponse]]:
+) -> Callable[[Request], Coroutine[Any, Any, HTTPResponse]]:
     async def handler(_: Request) -> HTTPResponse:
         try:
             body = file_path.read_bytes()

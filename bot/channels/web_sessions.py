@@ -120,7 +120,7 @@ def resolve_session(data: Any, signer: SessionSigner, persistence: bool = True) 
     if persistence and isinstance(data, dict):
         claimed = data.get("session_id")
         token = data.get("token")
-        if signer.verify(claimed, token):
+        if isinstance(claimed, str) and signer.verify(claimed, token):
             return Session(claimed, signer.issue(claimed), resumed=True)
         if claimed:
             logger.info("socketio: session_request with an unsigned or invalid id; new session")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -116,6 +116,6 @@ class AnswerSearch:
         }
 
     @classmethod
-    def from_json(cls, data: Dict[str, object]) -> "AnswerSearch":
-        documents = [Document(str(i), str(t), bool(a)) for i, t, a in data["documents"]]  # type: ignore[union-attr]
-        return cls(documents, float(data.get("answer_weight", 0.8)))  # type: ignore[arg-type]
+    def from_json(cls, data: Dict[str, Any]) -> "AnswerSearch":
+        documents = [Document(str(i), str(t), bool(a)) for i, t, a in data["documents"]]
+        return cls(documents, float(data.get("answer_weight", 0.8)))

@@ -36,7 +36,7 @@ class QuickLoadDIET(DIET):
     """DIET whose `load` builds its weights eagerly instead of tracing a training graph."""
 
     @classmethod
-    def load(  # type: ignore[override]
+    def load(
         cls,
         model_file_name: Text,
         model_data_example: RasaModelData,
@@ -47,7 +47,7 @@ class QuickLoadDIET(DIET):
     ) -> "QuickLoadDIET":
         if finetune_mode:
             # Fine-tuning trains again: keep Rasa's own path.
-            return super().load(  # type: ignore[return-value]
+            return super().load(
                 model_file_name, model_data_example, predict_data_example, True, *args, **kwargs
             )
         model = cls(*args, **kwargs)

@@ -110,8 +110,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="rewrite docs/nlu-quality.md from the last results/nlu-report/summary.json")
     args = parser.parse_args(argv)
     if args.render_only:
-        report = json.loads((ROOT / "results" / "nlu-report" / "summary.json").read_text(encoding="utf-8"))
-        (ROOT / "docs" / "nlu-quality.md").write_text(markdown(report), encoding="utf-8")
+        last = json.loads((ROOT / "results" / "nlu-report" / "summary.json").read_text(encoding="utf-8"))
+        (ROOT / "docs" / "nlu-quality.md").write_text(markdown(last), encoding="utf-8")
         return 0
     model = current_model()
     base = ROOT / "results" / "nlu-report"
