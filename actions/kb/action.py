@@ -1,7 +1,7 @@
 """Base class of the actions that read the knowledge-base database.
 
-- The repository factory is injected (default: SQL database from DATABASE_URL), so tests
-  pass ``InMemoryRepository(kb).factory()``.
+- The repository factory is injected (default: SQL database from DATABASE_URL); tests pass
+  one on a SQLite database seeded from data/kb.
 - One unit of work (one session) per action run, never shared between requests.
 - Messages are buffered and only sent when the whole answer succeeded; if the database is
   unavailable or too slow the user gets a French apology, the conversation goes on, and one
@@ -24,7 +24,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.db.errors import RepositoryUnavailable
-from actions.kb.repository import Repository, RepositoryFactory, default_repository_factory
+from actions.kb.repository import RepositoryFactory, SqlRepository, default_repository_factory
 from actions.kb.formatting import NETWORKS_URL
 from actions.kb.normalize import Normalizer
 from common import settings
@@ -51,7 +51,7 @@ class Context:
     """What an action needs during one run; answers are buffered in ``messages``."""
 
     tracker: Tracker
-    repo: Repository
+    repo: SqlRepository
     norm: Optional[Normalizer]
     messages: list[dict[str, Any]] = field(default_factory=list)
 
@@ -102,7 +102,7 @@ class DatabaseAction(Action, ABC):
     async def answer(self, ctx: Context) -> list[dict[str, Any]]:
         """Build the answer (ctx.say) and return the events to apply."""
 
-    async def _normalizer(self, repo: Repository) -> Normalizer:
+    async def _normalizer(self, repo: SqlRepository) -> Normalizer:
         ttl = settings.CATALOGUE_TTL_SECONDS.read()
         key = self.repository_factory
         try:

@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence
 
-from actions.kb.repository import CallInfo
+from actions.kb.models import FundingCall
 from common.text import fold
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -50,7 +50,7 @@ def words(text: str) -> list[str]:
     return [_SYNONYMS.get(w, w) for w in _WORD.findall(fold(text))]
 
 
-def _years(call: CallInfo) -> set[int]:
+def _years(call: FundingCall) -> set[int]:
     years = {int(y) for y in _YEAR.findall(f"{call.name} {call.slug}")}
     years |= {d.year for d in (call.opens_on, call.closes_on) if d}
     return years
@@ -58,20 +58,20 @@ def _years(call: CallInfo) -> set[int]:
 
 @dataclass(frozen=True)
 class _Profile:
-    call: CallInfo
+    call: FundingCall
     words: frozenset[str]
     years: frozenset[int]
     ordinal: Optional[int]
 
 
-def _profile(call: CallInfo) -> _Profile:
+def _profile(call: FundingCall) -> _Profile:
     text = f"{call.name} {call.funder} {call.slug.replace('-', ' ')}"
     ordinal = re.search(r"call (\d)$", call.slug.replace("-", " "))
     own = frozenset(w for w in words(text) if w not in _NEUTRAL and not w.isdigit())
     return _Profile(call, own, frozenset(_years(call)), int(ordinal.group(1)) if ordinal else None)
 
 
-def best_call(text: str, calls: Sequence[CallInfo]) -> Optional[CallInfo]:
+def best_call(text: str, calls: Sequence[FundingCall]) -> Optional[FundingCall]:
     """The call the message is clearly about, or None."""
     if not text or not calls:
         return None
@@ -96,7 +96,7 @@ def best_call(text: str, calls: Sequence[CallInfo]) -> Optional[CallInfo]:
     return None
 
 
-def calls_of_year(text: str, calls: Iterable[CallInfo]) -> list[CallInfo]:
+def calls_of_year(text: str, calls: Iterable[FundingCall]) -> list[FundingCall]:
     """The calls of the year(s) named in the message (opening, closing or in the name)."""
     years = {int(y) for y in _YEAR.findall(fold(text))}
     return [c for c in calls if years & _years(c)] if years else []

@@ -6,7 +6,7 @@ import json
 from datetime import date
 from typing import Any, Optional, Sequence
 
-from actions.kb.repository import NetworkSummary
+from actions.kb.models import Network
 from actions.kb.vocab import CITY_KINDS, COUNTRIES, NETWORK_TYPES, PAGE_SIZE
 from common.text import fold
 
@@ -78,7 +78,7 @@ def plural(count: int, singular: str, plural_form: Optional[str] = None) -> str:
     return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
 
 
-def network_when(n: NetworkSummary) -> str:
+def network_when(n: Network) -> str:
     """'approuvé le 25 juin 2019' / 'lancé en 2015' / ''."""
     if n.approved_on and n.approved_precision == "day":
         return f"approuvé le {fr_date(n.approved_on)}"
@@ -89,7 +89,7 @@ def network_when(n: NetworkSummary) -> str:
     return ""
 
 
-def network_line(n: NetworkSummary, role: Optional[str] = None) -> str:
+def network_line(n: Network, role: Optional[str] = None) -> str:
     bits = [SHORT_TYPES.get(n.type, n.type), n.programme]
     if n.start_year:
         bits.append(str(n.start_year))

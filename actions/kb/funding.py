@@ -10,7 +10,8 @@ from typing import Any, Callable, Optional
 
 from actions.kb.action import Context, DatabaseAction
 from actions.kb.call_match import best_call, calls_of_year, programme_in
-from actions.kb.repository import CallInfo, RepositoryFactory, is_open
+from actions.kb.models import FundingCall
+from actions.kb.repository import RepositoryFactory
 from actions.kb.vocab import PAGE_SIZE
 from actions.kb.formatting import (
     FRANCE_URL,
@@ -30,8 +31,8 @@ def national_point_url(contacts: list[Any]) -> str:
     return next((c.url for c in contacts if c.url), FRANCE_URL)
 
 
-def call_line(call: CallInfo, today: date) -> str:
-    if is_open(call, today) and call.closes_on:
+def call_line(call: FundingCall, today: date) -> str:
+    if call.is_open(today) and call.closes_on:
         status = f"ouvert jusqu'au {fr_date(call.closes_on)}"
     elif call.opens_on and call.opens_on > today:
         status = f"ouvre le {fr_date(call.opens_on)}"
@@ -49,7 +50,7 @@ def call_line(call: CallInfo, today: date) -> str:
     return line
 
 
-def call_details(call: CallInfo, today: date) -> str:
+def call_details(call: FundingCall, today: date) -> str:
     """Everything the knowledge base says about one call, in a few lines."""
     dates = []
     if call.opens_on:
@@ -193,12 +194,12 @@ class ActionImplementationFunding(_FundingAction):
         others = await ctx.repo.list_calls(kind="other")
         contacts = await ctx.repo.contact_points("FR")
         # One line per funder: its open call if any, else its most recent one.
-        by_funder: dict[str, CallInfo] = {}
-        for call in sorted(others, key=lambda c: (not is_open(c, today),)):
+        by_funder: dict[str, FundingCall] = {}
+        for call in sorted(others, key=lambda c: (not c.is_open(today),)):
             by_funder.setdefault(call.funder, call)
         picks = sorted(
             by_funder.values(),
-            key=lambda c: (not is_open(c, today), -(c.closes_on.toordinal() if c.closes_on else 0)),
+            key=lambda c: (not c.is_open(today), -(c.closes_on.toordinal() if c.closes_on else 0)),
         )
         lines = [
             "URBACT finance l'échange entre villes (rencontres, expertise, préparation du plan), "

@@ -17,11 +17,12 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional, TypeVar
 
+from actions.kb.models import City, ContactPoint, FundingCall, Membership, Network, Theme
 from actions.kb.vocab import (
     CALL_KINDS,
     CITY_KINDS,
@@ -102,102 +103,19 @@ MAX_NAME = 200
 MAX_TEXT = 2000
 
 
-# --------------------------------------------------------------------------- rows
-
-
-@dataclass(frozen=True)
-class ThemeRow:
-    slug: str
-    label: str
-    synonyms: tuple[str, ...]
-    line: int = field(default=0, compare=False)
-
-
-@dataclass(frozen=True)
-class CityRow:
-    slug: str
-    name: str
-    aliases: tuple[str, ...]
-    country_code: str
-    kind: str
-    see_also: tuple[str, ...]
-    note: Optional[str]
-    source_urls: tuple[str, ...]
-    line: int = field(default=0, compare=False)
-
-
-@dataclass(frozen=True)
-class NetworkRow:
-    slug: str
-    name: str
-    aliases: tuple[str, ...]
-    type: str
-    programme: str
-    period: Optional[str]
-    start_year: Optional[int]
-    end_year: Optional[int]
-    approved_on: Optional[date]
-    approved_precision: Optional[str]
-    themes: tuple[str, ...]
-    description: str
-    official_url: Optional[str]
-    partial: bool
-    source_urls: tuple[str, ...]
-    line: int = field(default=0, compare=False)
-
-
-@dataclass(frozen=True)
-class MembershipRow:
-    network: str
-    city: str
-    role: str
-    source_urls: tuple[str, ...]
-    line: int = field(default=0, compare=False)
-
-
-@dataclass(frozen=True)
-class CallRow:
-    slug: str
-    name: str
-    kind: str
-    funder: str
-    opens_on: Optional[date]
-    closes_on: Optional[date]
-    eligibility: Optional[str]
-    max_budget_eur: Optional[int]
-    url: Optional[str]
-    description: Optional[str]
-    source_urls: tuple[str, ...]
-    line: int = field(default=0, compare=False)
-
-
-@dataclass(frozen=True)
-class ContactPointRow:
-    slug: str
-    country_code: str
-    organisation: str
-    person: Optional[str]
-    role: Optional[str]
-    as_of: Optional[int]
-    url: Optional[str]
-    source_urls: tuple[str, ...]
-    line: int = field(default=0, compare=False)
+# --------------------------------------------------------------------------- result
 
 
 @dataclass(frozen=True)
 class KnowledgeBase:
-    themes: tuple[ThemeRow, ...]
-    cities: tuple[CityRow, ...]
-    networks: tuple[NetworkRow, ...]
-    memberships: tuple[MembershipRow, ...]
-    calls: tuple[CallRow, ...]
-    contact_points: tuple[ContactPointRow, ...]
+    """Every record of data/kb, validated and linked (network themes, memberships, leads)."""
 
-    def lead_of(self, network_slug: str) -> Optional[str]:
-        for m in self.memberships:
-            if m.network == network_slug and m.role == "lead":
-                return m.city
-        return None
+    themes: tuple[Theme, ...]
+    cities: tuple[City, ...]
+    networks: tuple[Network, ...]
+    memberships: tuple[Membership, ...]
+    calls: tuple[FundingCall, ...]
+    contact_points: tuple[ContactPoint, ...]
 
 
 @dataclass(frozen=True)
@@ -457,218 +375,245 @@ class _NameIndex:
         return None
 
 
-def load_knowledge_base(data_dir: Path | str) -> KnowledgeBase:
-    """Parse and validate every CSV in ``data_dir``; raise DataValidationError if any row is bad."""
-    data_dir = Path(data_dir)
-    errors: list[LoadError] = []
+R = TypeVar("R")
+Lined = list[tuple[int, R]]  # records with the line of the CSV file they come from
 
-    def parse(table: str, build: Callable[[int, dict[str, str]], object]) -> list:
-        out = []
-        display = _display(data_dir / FILES[table])
-        for line, raw in _rows(data_dir / FILES[table], table, errors):
+
+class _Reader:
+    """Reads the files of one data directory, collecting every error with its file and line."""
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+        self.errors: list[LoadError] = []
+
+    def display(self, table: str) -> str:
+        return _display(self.data_dir / FILES[table])
+
+    def error(self, table: str, line: int, message: str) -> None:
+        self.errors.append(LoadError(self.display(table), line, message))
+
+    def parse(self, table: str, build: Callable[[dict[str, str]], R]) -> Lined[R]:
+        out: Lined[R] = []
+        for line, raw in _rows(self.data_dir / FILES[table], table, self.errors):
             try:
-                out.append(build(line, raw))
+                out.append((line, build(raw)))
             except CellError as exc:
-                errors.append(LoadError(display, line, str(exc)))
+                self.error(table, line, str(exc))
         return out
 
-    # themes -----------------------------------------------------------------
-    themes: list[ThemeRow] = parse(
-        "themes",
-        lambda line, r: ThemeRow(
-            slug=_slug(r["slug"]),
-            label=_line(r["label"], "label"),
-            synonyms=_list(r["synonyms"], "synonyms"),
-            line=line,
-        ),
-    )
-    _check_unique(themes, "themes", data_dir, errors)
-    theme_names = _NameIndex("theme label or synonym")
-    for t in themes:
-        for text in (t.label, t.slug, *t.synonyms):
-            problem = theme_names.add(text, t.slug, t.line)
-            if problem:
-                errors.append(LoadError(_display(data_dir / FILES["themes"]), t.line, problem))
-    theme_slugs = {t.slug for t in themes}
+    def check_unique(self, table: str, rows: Lined[R], key: Callable[[R], str]) -> None:
+        seen: dict[str, int] = {}
+        for line, row in rows:
+            slug = key(row)
+            if slug in seen:
+                self.error(table, line, f"slug '{slug}' is already used on line {seen[slug]}")
+            seen.setdefault(slug, line)
 
-    # cities -----------------------------------------------------------------
-    cities: list[CityRow] = parse(
-        "cities",
-        lambda line, r: CityRow(
-            slug=_slug(r["slug"]),
-            name=_line(r["name"], "name"),
-            aliases=_list(r["aliases"], "aliases"),
-            country_code=_choice(r["country"].strip().upper(), "country", COUNTRIES),
-            kind=_choice(r["kind"], "kind", CITY_KINDS),
-            see_also=tuple(_slug(s, "see_also") for s in _list(r["see_also"], "see_also")),
-            note=_optional_text(r["note"], "note"),
-            source_urls=_sources(r["source_urls"], required=False),
-            line=line,
-        ),
+    def check_names(self, table: str, what: str, named: Iterable[tuple[int, str, Iterable[str]]]) -> None:
+        """Every (line, owner slug, names) of a table: no two owners share a normalised name."""
+        index = _NameIndex(what)
+        for line, owner, names in named:
+            for text in names:
+                problem = index.add(text, owner, line)
+                if problem:
+                    self.error(table, line, problem)
+
+    def sorted_errors(self) -> list[LoadError]:
+        order = list(FILES.values())
+        return sorted(self.errors, key=lambda e: (
+            order.index(Path(e.file).name) if Path(e.file).name in order else 99, e.line))
+
+
+# --------------------------------------------------------------------------- records
+
+
+def _theme(r: dict[str, str]) -> Theme:
+    return Theme(
+        slug=_slug(r["slug"]),
+        label=_line(r["label"], "label"),
+        synonyms=list(_list(r["synonyms"], "synonyms")),
     )
-    _check_unique(cities, "cities", data_dir, errors)
-    city_slugs = {c.slug for c in cities}
-    city_names = _NameIndex("city name or alias")
-    cities_file = _display(data_dir / FILES["cities"])
-    for c in cities:
-        for text in (c.name, *c.aliases):
-            problem = city_names.add(text, c.slug, c.line)
-            if problem:
-                errors.append(LoadError(cities_file, c.line, problem))
+
+
+def _city(r: dict[str, str]) -> City:
+    return City(
+        slug=_slug(r["slug"]),
+        name=_line(r["name"], "name"),
+        aliases=list(_list(r["aliases"], "aliases")),
+        country_code=_choice(r["country"].strip().upper(), "country", COUNTRIES),
+        kind=_choice(r["kind"], "kind", CITY_KINDS),
+        see_also=[_slug(s, "see_also") for s in _list(r["see_also"], "see_also")],
+        note=_optional_text(r["note"], "note"),
+        source_urls=list(_sources(r["source_urls"], required=False)),
+    )
+
+
+def _network_themes(cell: str, themes: dict[str, Theme]) -> list[Theme]:
+    slugs = [_slug(t, "themes") for t in _list(cell, "themes")]
+    for slug in slugs:
+        if slug not in themes:
+            raise CellError(f"column 'themes': unknown theme '{slug}'")
+    if len(set(slugs)) != len(slugs):
+        raise CellError("column 'themes' lists a theme twice")
+    return [themes[slug] for slug in slugs]
+
+
+def _network(r: dict[str, str], themes: dict[str, Theme]) -> Network:
+    period, start, end = _period(r["period"])
+    approved_on, precision = _approved(r["approved_on"])
+    if start is None and approved_on is not None:
+        start = approved_on.year
+    linked = _network_themes(r["themes"], themes)
+    return Network(
+        slug=_slug(r["slug"]),
+        name=_line(r["name"], "name"),
+        aliases=list(_list(r["aliases"], "aliases")),
+        type=_choice(r["type"], "type", NETWORK_TYPES),
+        programme=_choice(r["programme"], "programme", PROGRAMMES),
+        period=period,
+        start_year=start,
+        end_year=end,
+        approved_on=approved_on,
+        approved_precision=precision,
+        description=_text(r["description"], "description", required=True, max_len=MAX_TEXT),
+        official_url=_url(r["official_url"], "official_url"),
+        partial=_bool(r["partial"], "partial"),
+        source_urls=list(_sources(r["source_urls"])),
+        themes=linked,
+    )
+
+
+def _membership(r: dict[str, str], networks: dict[str, Network], cities: dict[str, City]) -> Membership:
+    network = _slug(r["network"], "network")
+    city = _slug(r["city"], "city")
+    if network not in networks:
+        raise CellError(f"unknown network '{network}'")
+    if city not in cities:
+        raise CellError(f"unknown city '{city}'")
+    role = _choice(r["role"], "role", MEMBERSHIP_ROLES)
+    sources = list(_sources(r["source_urls"]))
+    return Membership(network=networks[network], city=cities[city], role=role, source_urls=sources)
+
+
+def _call(r: dict[str, str]) -> FundingCall:
+    opens_on = _date(r["opens_on"], "opens_on")
+    closes_on = _date(r["closes_on"], "closes_on")
+    if opens_on and closes_on and closes_on < opens_on:
+        raise CellError("closes_on is before opens_on")
+    return FundingCall(
+        slug=_slug(r["slug"]),
+        name=_text(r["name"], "name", required=True, max_len=300),
+        kind=_choice(r["kind"], "kind", CALL_KINDS),
+        funder=_text(r["funder"], "funder", required=True, max_len=300),
+        opens_on=opens_on,
+        closes_on=closes_on,
+        eligibility=_optional_text(r["eligibility"], "eligibility"),
+        max_budget_eur=_int(r["max_budget_eur"], "max_budget_eur"),
+        url=_url(r["url"], "url"),
+        description=_optional_text(r["description"], "description"),
+        source_urls=list(_sources(r["source_urls"])),
+    )
+
+
+def _contact_point(r: dict[str, str]) -> ContactPoint:
+    return ContactPoint(
+        slug=_slug(r["slug"]),
+        country_code=_choice(r["country"].strip().upper(), "country", COUNTRIES),
+        organisation=_text(r["organisation"], "organisation", required=True, max_len=300),
+        person=_optional_text(r["person"], "person", MAX_NAME),
+        role=_optional_text(r["role"], "role", MAX_NAME),
+        as_of=_int(r["as_of"], "as_of", minimum=YEAR_MIN, maximum=YEAR_MAX),
+        url=_url(r["url"], "url"),
+        source_urls=list(_sources(r["source_urls"])),
+    )
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _read_themes(reader: _Reader) -> Lined[Theme]:
+    themes = reader.parse("themes", _theme)
+    reader.check_unique("themes", themes, lambda t: t.slug)
+    reader.check_names("themes", "theme label or synonym",
+                       ((line, t.slug, (t.label, t.slug, *t.synonyms)) for line, t in themes))
+    return themes
+
+
+def _read_cities(reader: _Reader) -> Lined[City]:
+    cities = reader.parse("cities", _city)
+    reader.check_unique("cities", cities, lambda c: c.slug)
+    reader.check_names("cities", "city name or alias",
+                       ((line, c.slug, (c.name, *c.aliases)) for line, c in cities))
+    slugs = {c.slug for _, c in cities}
+    for line, c in cities:
         for other in c.see_also:
-            if other not in city_slugs:
-                errors.append(LoadError(cities_file, c.line, f"see_also: unknown city '{other}'"))
+            if other not in slugs:
+                reader.error("cities", line, f"see_also: unknown city '{other}'")
             elif other == c.slug:
-                errors.append(LoadError(cities_file, c.line, "see_also refers to the city itself"))
+                reader.error("cities", line, "see_also refers to the city itself")
+    return cities
 
-    # networks ---------------------------------------------------------------
-    def build_network(line: int, r: dict[str, str]) -> NetworkRow:
-        period, start, end = _period(r["period"])
-        approved_on, precision = _approved(r["approved_on"])
-        if start is None and approved_on is not None:
-            start = approved_on.year
-        network_themes = tuple(_slug(t, "themes") for t in _list(r["themes"], "themes"))
-        for t in network_themes:
-            if t not in theme_slugs:
-                raise CellError(f"column 'themes': unknown theme '{t}'")
-        if len(set(network_themes)) != len(network_themes):
-            raise CellError("column 'themes' lists a theme twice")
-        return NetworkRow(
-            slug=_slug(r["slug"]),
-            name=_line(r["name"], "name"),
-            aliases=_list(r["aliases"], "aliases"),
-            type=_choice(r["type"], "type", NETWORK_TYPES),
-            programme=_choice(r["programme"], "programme", PROGRAMMES),
-            period=period,
-            start_year=start,
-            end_year=end,
-            approved_on=approved_on,
-            approved_precision=precision,
-            themes=network_themes,
-            description=_text(r["description"], "description", required=True, max_len=MAX_TEXT),
-            official_url=_url(r["official_url"], "official_url"),
-            partial=_bool(r["partial"], "partial"),
-            source_urls=_sources(r["source_urls"]),
-            line=line,
-        )
 
-    networks: list[NetworkRow] = parse("networks", build_network)
-    _check_unique(networks, "networks", data_dir, errors)
-    network_slugs = {n.slug for n in networks}
-    network_names = _NameIndex("network name or alias")
-    networks_file = _display(data_dir / FILES["networks"])
-    for n in networks:
-        for text in (n.name, *n.aliases):
-            problem = network_names.add(text, n.slug, n.line)
-            if problem:
-                errors.append(LoadError(networks_file, n.line, problem))
+def _read_networks(reader: _Reader, themes: Lined[Theme]) -> Lined[Network]:
+    by_slug = {t.slug: t for _, t in themes}
+    networks = reader.parse("networks", lambda r: _network(r, by_slug))
+    reader.check_unique("networks", networks, lambda n: n.slug)
+    reader.check_names("networks", "network name or alias",
+                       ((line, n.slug, (n.name, *n.aliases)) for line, n in networks))
+    return networks
 
-    # memberships ------------------------------------------------------------
-    def build_membership(line: int, r: dict[str, str]) -> MembershipRow:
-        network = _slug(r["network"], "network")
-        city = _slug(r["city"], "city")
-        if network not in network_slugs:
-            raise CellError(f"unknown network '{network}'")
-        if city not in city_slugs:
-            raise CellError(f"unknown city '{city}'")
-        return MembershipRow(
-            network=network,
-            city=city,
-            role=_choice(r["role"], "role", MEMBERSHIP_ROLES),
-            source_urls=_sources(r["source_urls"]),
-            line=line,
-        )
 
-    memberships: list[MembershipRow] = parse("memberships", build_membership)
-    memberships_file = _display(data_dir / FILES["memberships"])
+def _read_memberships(reader: _Reader, networks: Lined[Network], cities: Lined[City]) -> Lined[Membership]:
+    """Memberships link their network and city; the lead partner becomes the network's lead."""
+    by_network = {n.slug: n for _, n in networks}
+    by_city = {c.slug: c for _, c in cities}
+    memberships = reader.parse("memberships", lambda r: _membership(r, by_network, by_city))
     seen_pairs: dict[tuple[str, str], int] = {}
     leads: dict[str, int] = {}
-    for m in memberships:
-        pair = (m.network, m.city)
+    for line, m in memberships:
+        pair = (m.network.slug, m.city.slug)
         if pair in seen_pairs:
-            errors.append(
-                LoadError(
-                    memberships_file,
-                    m.line,
-                    f"'{m.city}' is already listed in '{m.network}' (line {seen_pairs[pair]})",
-                )
-            )
-        seen_pairs.setdefault(pair, m.line)
-        if m.role == "lead":
-            if m.network in leads:
-                errors.append(
-                    LoadError(
-                        memberships_file,
-                        m.line,
-                        f"'{m.network}' already has a lead partner (line {leads[m.network]})",
-                    )
-                )
-            leads.setdefault(m.network, m.line)
+            reader.error("memberships", line,
+                         f"'{pair[1]}' is already listed in '{pair[0]}' (line {seen_pairs[pair]})")
+        seen_pairs.setdefault(pair, line)
+        if m.role != "lead":
+            continue
+        if pair[0] in leads:
+            reader.error("memberships", line,
+                         f"'{pair[0]}' already has a lead partner (line {leads[pair[0]]})")
+        else:
+            m.network.lead_city = m.city
+        leads.setdefault(pair[0], line)
+    return memberships
 
-    # calls ------------------------------------------------------------------
-    def build_call(line: int, r: dict[str, str]) -> CallRow:
-        opens_on = _date(r["opens_on"], "opens_on")
-        closes_on = _date(r["closes_on"], "closes_on")
-        if opens_on and closes_on and closes_on < opens_on:
-            raise CellError("closes_on is before opens_on")
-        return CallRow(
-            slug=_slug(r["slug"]),
-            name=_text(r["name"], "name", required=True, max_len=300),
-            kind=_choice(r["kind"], "kind", CALL_KINDS),
-            funder=_text(r["funder"], "funder", required=True, max_len=300),
-            opens_on=opens_on,
-            closes_on=closes_on,
-            eligibility=_optional_text(r["eligibility"], "eligibility"),
-            max_budget_eur=_int(r["max_budget_eur"], "max_budget_eur"),
-            url=_url(r["url"], "url"),
-            description=_optional_text(r["description"], "description"),
-            source_urls=_sources(r["source_urls"]),
-            line=line,
-        )
 
-    calls: list[CallRow] = parse("calls", build_call)
-    _check_unique(calls, "calls", data_dir, errors)
+def _read_simple(reader: _Reader, table: str, build: Callable[[dict[str, str]], R],
+                 slug: Callable[[R], str]) -> Lined[R]:
+    rows = reader.parse(table, build)
+    reader.check_unique(table, rows, slug)
+    return rows
 
-    # contact points ---------------------------------------------------------
-    contact_points: list[ContactPointRow] = parse(
-        "contact_points",
-        lambda line, r: ContactPointRow(
-            slug=_slug(r["slug"]),
-            country_code=_choice(r["country"].strip().upper(), "country", COUNTRIES),
-            organisation=_text(r["organisation"], "organisation", required=True, max_len=300),
-            person=_optional_text(r["person"], "person", MAX_NAME),
-            role=_optional_text(r["role"], "role", MAX_NAME),
-            as_of=_int(r["as_of"], "as_of", minimum=YEAR_MIN, maximum=YEAR_MAX),
-            url=_url(r["url"], "url"),
-            source_urls=_sources(r["source_urls"]),
-            line=line,
-        ),
-    )
-    _check_unique(contact_points, "contact_points", data_dir, errors)
 
-    if errors:
-        errors.sort(key=lambda e: (list(FILES.values()).index(Path(e.file).name)
-                                   if Path(e.file).name in FILES.values() else 99, e.line))
-        raise DataValidationError(errors)
+def _records(rows: Lined[R]) -> tuple[R, ...]:
+    return tuple(record for _, record in rows)
+
+
+def load_knowledge_base(data_dir: Path | str) -> KnowledgeBase:
+    """Parse and validate every CSV in ``data_dir``; raise DataValidationError if any row is bad."""
+    reader = _Reader(Path(data_dir))
+    themes = _read_themes(reader)
+    cities = _read_cities(reader)
+    networks = _read_networks(reader, themes)
+    memberships = _read_memberships(reader, networks, cities)
+    calls = _read_simple(reader, "calls", _call, lambda c: c.slug)
+    contact_points = _read_simple(reader, "contact_points", _contact_point, lambda c: c.slug)
+    if reader.errors:
+        raise DataValidationError(reader.sorted_errors())
     return KnowledgeBase(
-        themes=tuple(themes),
-        cities=tuple(cities),
-        networks=tuple(networks),
-        memberships=tuple(memberships),
-        calls=tuple(calls),
-        contact_points=tuple(contact_points),
+        themes=_records(themes),
+        cities=_records(cities),
+        networks=_records(networks),
+        memberships=_records(memberships),
+        calls=_records(calls),
+        contact_points=_records(contact_points),
     )
-
-
-def _check_unique(rows: list, table: str, data_dir: Path, errors: list[LoadError]) -> None:
-    seen: dict[str, int] = {}
-    for row in rows:
-        if row.slug in seen:
-            errors.append(
-                LoadError(
-                    _display(data_dir / FILES[table]),
-                    row.line,
-                    f"slug '{row.slug}' is already used on line {seen[row.slug]}",
-                )
-            )
-        seen.setdefault(row.slug, row.line)

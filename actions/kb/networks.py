@@ -16,7 +16,8 @@ from rasa_sdk.events import SlotSet
 
 from actions.kb.action import Context, DatabaseAction
 from actions.kb.closest_network import closest
-from actions.kb.repository import CityDetail, NetworkDetail, NetworkQuery, NetworkSummary
+from actions.kb.models import City, Network
+from actions.kb.repository import NetworkQuery
 from actions.kb.vocab import NETWORK_TYPES, PAGE_SIZE
 from actions.kb.formatting import (
     NETWORKS_URL,
@@ -320,8 +321,8 @@ MAX_COMPARED: Final[int] = 60
 
 
 async def closest_hidden(
-    ctx: Context, filters: dict[str, Any], results: list[NetworkSummary], shown: list[NetworkSummary]
-) -> Optional[NetworkSummary]:
+    ctx: Context, filters: dict[str, Any], results: list[Network], shown: list[Network]
+) -> Optional[Network]:
     """For a theme search longer than a page: the network beyond the first page whose name
     and description are closest to the person's words, if one clearly is."""
     text = str((ctx.tracker.latest_message or {}).get("text") or "")
@@ -333,7 +334,7 @@ async def closest_hidden(
     return next((n for n in results if n.slug == slug and slug not in visible), None)
 
 
-def _partner_summary(n: NetworkDetail) -> str:
+def _partner_summary(n: Network) -> str:
     partners = n.partners
     french = [m.city.name for m in partners if m.city.country_code == "FR"]
     if n.lead:
@@ -350,7 +351,7 @@ def _partner_summary(n: NetworkDetail) -> str:
     return text
 
 
-async def _network(ctx: Context, slug: str) -> Optional[NetworkDetail]:
+async def _network(ctx: Context, slug: str) -> Optional[Network]:
     detail = await ctx.repo.get_network(slug)
     if detail is None:  # removed since the catalogue was cached
         ctx.say(f"Je ne trouve plus ce réseau dans ma base. La liste officielle : {NETWORKS_URL}")
@@ -454,7 +455,7 @@ async def show_partners(
     return query_events(ctx, query, network=n.name)
 
 
-def _partners_in(ctx: Context, n: NetworkDetail, country: str, exclude: Optional[str]) -> Events:
+def _partners_in(ctx: Context, n: Network, country: str, exclude: Optional[str]) -> Events:
     assert ctx.norm is not None
     where = ctx.norm.label("country", country) or country
     members = [m for m in n.members if m.city.country_code == country and m.city.slug != exclude]
@@ -468,25 +469,26 @@ def _partners_in(ctx: Context, n: NetworkDetail, country: str, exclude: Optional
 
 
 async def show_city(ctx: Context, slug: str, offset: int = 0) -> Events:
-    c: Optional[CityDetail] = await ctx.repo.get_city(slug)
+    c: Optional[City] = await ctx.repo.get_city(slug)
     if c is None:
         ctx.say(f"Je ne trouve plus cette collectivité dans ma base. Voir : {NETWORKS_URL}")
         return []
     query = {"a": "city", "c": c.slug, "o": 0}
-    see_also = [button(f"Voir aussi : {o.name}", "ask_city_networks", city=o.name) for o in c.see_also[:2]]
-    if not c.memberships:
+    related = (await ctx.repo.cities(c.see_also))[:2]
+    see_also = [button(f"Voir aussi : {o.name}", "ask_city_networks", city=o.name) for o in related]
+    if not c.participations:
         text = f"Je n'ai encore aucun réseau renseigné pour {city_label(c)}."
         if c.note:
             text += f"\n{c.note}"
         text += f"\nLa liste officielle des réseaux : {NETWORKS_URL}"
         ctx.say(text, see_also or None)
         return query_events(ctx, query, city=c.name, network=None)
-    shown, remaining, next_offset = page(c.memberships, offset)
-    offset = min(offset, max(0, len(c.memberships) - 1)) // PAGE_SIZE * PAGE_SIZE
+    shown, remaining, next_offset = page(c.participations, offset)
+    offset = min(offset, max(0, len(c.participations) - 1)) // PAGE_SIZE * PAGE_SIZE
     query["o"] = offset
-    count = plural(len(c.memberships), "réseau", "réseaux")
+    count = plural(len(c.participations), "réseau", "réseaux")
     if offset:
-        header = f"Suite des réseaux de {c.name} ({offset + 1}-{offset + len(shown)} sur {len(c.memberships)}) :"
+        header = f"Suite des réseaux de {c.name} ({offset + 1}-{offset + len(shown)} sur {len(c.participations)}) :"
     else:
         header = f"{city_label(c)} participe à {count} de ma base :"
     lines = [header, *(network_line(m.network, m.role) for m in shown)]
@@ -499,12 +501,12 @@ async def show_city(ctx: Context, slug: str, offset: int = 0) -> Events:
     if next_offset is not None:
         buttons.append(more_button(next_offset))
     first = shown[0].network
-    if len(c.memberships) == 1:
+    if len(c.participations) == 1:
         buttons.append(button("Les autres villes du réseau", "ask_network_partners", network=first.name))
     buttons.append(button(f"En savoir plus : {first.name}", "ask_network_details", network=first.name))
     buttons += see_also
     ctx.say("\n".join(lines), buttons[:4])
-    single = first.name if len(c.memberships) == 1 else None
+    single = first.name if len(c.participations) == 1 else None
     return query_events(ctx, query, city=c.name, network=single)
 
 
@@ -538,7 +540,7 @@ async def _last_list(ctx: Context, last: Optional[dict[str, Any]]) -> list[tuple
         return []
     if last["a"] == "city":
         city = await ctx.repo.get_city(last["c"])
-        return [(m.network.slug, m.network.name) for m in city.memberships] if city else []
+        return [(m.network.slug, m.network.name) for m in city.participations] if city else []
     if last["a"] == "search":
         return [(n.slug, n.name) for n in await ctx.repo.search_networks(NetworkQuery(**last["f"]))]
     return []
@@ -655,14 +657,14 @@ class ActionNetworkLead(DatabaseAction):
                 return None
             slug, single_is_enough = last["c"], False
         city = await ctx.repo.get_city(slug)
-        if city is None or not city.memberships or (len(city.memberships) < 2 and not single_is_enough):
+        if city is None or not city.participations or (len(city.participations) < 2 and not single_is_enough):
             return None
-        led = [m.network for m in city.memberships if m.role == "lead"]
+        led = [m.network for m in city.participations if m.role == "lead"]
         if not led:
             ctx.say(
                 f"D'après ma base, {city.name} n'est chef de file d'aucun de ses réseaux. "
                 "De quel réseau voulez-vous connaître le chef de file ?",
-                [button(m.network.name, "ask_network_lead", network=m.network.name) for m in city.memberships[:PAGE_SIZE]],
+                [button(m.network.name, "ask_network_lead", network=m.network.name) for m in city.participations[:PAGE_SIZE]],
             )
             return []
         ctx.say(

@@ -11,8 +11,9 @@ transaction (``async with session.begin()``) so a failure leaves the database un
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -64,6 +65,20 @@ class ChangeReport:
         return out
 
 
+# Columns the importer never copies: ids, and foreign keys (set from the linked records).
+_NOT_COPIED = frozenset({"id", "slug", "lead_city_id", "network_id", "city_id"})
+
+
+def _values(record: Any) -> dict[str, Any]:
+    """The column values of a loaded record, keyed by attribute (lists copied)."""
+    out = {}
+    for column in sa_inspect(type(record)).column_attrs:
+        if column.key not in _NOT_COPIED:
+            value = getattr(record, column.key)
+            out[column.key] = list(value) if isinstance(value, list) else value
+    return out
+
+
 def _apply(obj: Any, values: dict[str, Any]) -> bool:
     changed = False
     for key, value in values.items():
@@ -73,186 +88,112 @@ def _apply(obj: Any, values: dict[str, Any]) -> bool:
     return changed
 
 
-async def _sync_by_slug(
-    session: AsyncSession,
-    report: "ChangeReport",
-    table: str,
-    model: Any,
-    wanted: dict[str, dict[str, Any]],
-) -> None:
-    """Make the rows of ``model`` equal to ``wanted`` (slug -> column values), reporting changes."""
-    existing = {obj.slug: obj for obj in (await session.execute(select(model))).scalars()}
-    for slug, values in wanted.items():
-        obj = existing.get(slug)
+class _Sync:
+    """One synchronisation: the session, the report, and the database rows by natural key."""
+
+    def __init__(self, session: AsyncSession, kb: KnowledgeBase):
+        self.session = session
+        self.kb = kb
+        self.report = ChangeReport()
+
+    async def existing(self, model: Any, *options: Any) -> dict[str, Any]:
+        rows = (await self.session.execute(select(model).options(*options))).scalars()
+        return {row.slug: row for row in rows}
+
+    def upsert(self, table: str, model: Any, existing: dict[str, Any], record: Any) -> Any:
+        """Insert ``record``'s values, or update the database row with the same slug."""
+        obj = existing.get(record.slug)
         if obj is None:
-            session.add(model(slug=slug, **values))
-            report.tables[table].added.append(slug)
-        elif _apply(obj, values):
-            report.tables[table].updated.append(slug)
-    for slug, obj in existing.items():
-        if slug not in wanted:
-            await session.delete(obj)
-            report.tables[table].removed.append(slug)
+            obj = model(slug=record.slug, **_values(record))
+            self.session.add(obj)
+            existing[record.slug] = obj
+            self.report.tables[table].added.append(record.slug)
+        elif _apply(obj, _values(record)):
+            self.report.tables[table].updated.append(record.slug)
+        return obj
+
+    async def remove_missing(self, table: str, existing: dict[str, Any], kept: Iterable[Any]) -> None:
+        slugs = {record.slug for record in kept}
+        for slug, obj in existing.items():
+            if slug not in slugs:
+                await self.session.delete(obj)
+                self.report.tables[table].removed.append(slug)
+
+    async def networks(self, themes: dict[str, Theme], cities: dict[str, City]) -> dict[str, Network]:
+        """Networks with their lead city (from the memberships) and their themes."""
+        networks = await self.existing(Network, selectinload(Network.themes), selectinload(Network.lead_city))
+        for record in self.kb.networks:
+            lead = cities[record.lead_city.slug] if record.lead_city else None
+            linked = [themes[t.slug] for t in record.themes]
+            obj = networks.get(record.slug)
+            if obj is None:
+                obj = self.upsert("networks", Network, networks, record)
+                obj.lead_city, obj.themes = lead, linked
+                continue
+            changed = _apply(obj, _values(record))
+            if obj.lead_city is not lead:
+                obj.lead_city = lead
+                changed = True
+            if {t.slug for t in obj.themes} != {t.slug for t in record.themes}:
+                obj.themes = linked
+                changed = True
+            if changed:
+                self.report.tables["networks"].updated.append(record.slug)
+        await self.session.flush()
+        return networks
+
+    async def memberships(self, networks: dict[str, Network], cities: dict[str, City]) -> None:
+        rows = await self.session.execute(
+            select(Membership).options(selectinload(Membership.network), selectinload(Membership.city))
+        )
+        existing = {(m.network.slug, m.city.slug): m for m in rows.scalars()}
+        wanted = {(m.network.slug, m.city.slug): m for m in self.kb.memberships}
+        changes = self.report.tables["memberships"]
+        for key, obj in existing.items():
+            if key not in wanted:
+                await self.session.delete(obj)
+                changes.removed.append(f"{key[0]}/{key[1]}")
+        await self.session.flush()
+        for key, record in wanted.items():
+            values = _values(record)
+            obj = existing.get(key)
+            if obj is None:
+                self.session.add(Membership(network=networks[key[0]], city=cities[key[1]], **values))
+                changes.added.append(f"{key[0]}/{key[1]}")
+            elif _apply(obj, values):
+                changes.updated.append(f"{key[0]}/{key[1]}")
+        await self.session.flush()
+
+    async def by_slug(self, table: str, model: Any, records: Iterable[Any]) -> None:
+        """Tables without references: upsert and delete in one pass."""
+        existing = await self.existing(model)
+        records = list(records)
+        for record in records:
+            self.upsert(table, model, existing, record)
+        await self.remove_missing(table, existing, records)
 
 
 async def sync_knowledge_base(session: AsyncSession, kb: KnowledgeBase) -> ChangeReport:
-    report = ChangeReport()
-
-    # -- themes (upsert; deletions at the end)
-    themes = {t.slug: t for t in (await session.execute(select(Theme))).scalars()}
-    for row in kb.themes:
-        values = {"label": row.label, "synonyms": list(row.synonyms)}
-        obj = themes.get(row.slug)
-        if obj is None:
-            obj = Theme(slug=row.slug, **values)
-            session.add(obj)
-            themes[row.slug] = obj
-            report.tables["themes"].added.append(row.slug)
-        elif _apply(obj, values):
-            report.tables["themes"].updated.append(row.slug)
-
-    # -- cities
-    cities = {c.slug: c for c in (await session.execute(select(City))).scalars()}
-    for row in kb.cities:
-        values = {
-            "name": row.name,
-            "aliases": list(row.aliases),
-            "country_code": row.country_code,
-            "kind": row.kind,
-            "see_also": list(row.see_also),
-            "note": row.note,
-            "source_urls": list(row.source_urls),
-        }
-        obj = cities.get(row.slug)
-        if obj is None:
-            obj = City(slug=row.slug, **values)
-            session.add(obj)
-            cities[row.slug] = obj
-            report.tables["cities"].added.append(row.slug)
-        elif _apply(obj, values):
-            report.tables["cities"].updated.append(row.slug)
+    sync = _Sync(session, kb)
+    themes = await sync.existing(Theme)
+    for theme in kb.themes:
+        sync.upsert("themes", Theme, themes, theme)
+    cities = await sync.existing(City)
+    for city in kb.cities:
+        sync.upsert("cities", City, cities, city)
     await session.flush()
-
-    # -- networks (lead partner derived from memberships; themes association)
-    networks = {
-        n.slug: n
-        for n in (
-            await session.execute(select(Network).options(selectinload(Network.themes)))
-        ).scalars()
-    }
-    for row in kb.networks:
-        lead = kb.lead_of(row.slug)
-        values = {
-            "name": row.name,
-            "aliases": list(row.aliases),
-            "type": row.type,
-            "programme": row.programme,
-            "period": row.period,
-            "start_year": row.start_year,
-            "end_year": row.end_year,
-            "approved_on": row.approved_on,
-            "approved_precision": row.approved_precision,
-            "description": row.description,
-            "official_url": row.official_url,
-            "partial": row.partial,
-            "source_urls": list(row.source_urls),
-            "lead_city_id": cities[lead].id if lead else None,
-        }
-        wanted_themes = [themes[t] for t in row.themes]
-        obj = networks.get(row.slug)
-        if obj is None:
-            obj = Network(slug=row.slug, **values)
-            obj.themes = wanted_themes
-            session.add(obj)
-            networks[row.slug] = obj
-            report.tables["networks"].added.append(row.slug)
-        else:
-            changed = _apply(obj, values)
-            if {t.slug for t in obj.themes} != set(row.themes):
-                obj.themes = wanted_themes
-                changed = True
-            if changed:
-                report.tables["networks"].updated.append(row.slug)
+    networks = await sync.networks(themes, cities)
+    await sync.memberships(networks, cities)
+    # networks, cities and themes no longer in the CSV files (memberships went first)
+    await sync.remove_missing("networks", networks, kb.networks)
     await session.flush()
-
-    # -- memberships
-    existing = {
-        (m.network.slug, m.city.slug): m
-        for m in (
-            await session.execute(
-                select(Membership).options(
-                    selectinload(Membership.network), selectinload(Membership.city)
-                )
-            )
-        ).scalars()
-    }
-    wanted = {(m.network, m.city): m for m in kb.memberships}
-    for key, obj in existing.items():
-        if key not in wanted:
-            await session.delete(obj)
-            report.tables["memberships"].removed.append(f"{key[0]}/{key[1]}")
+    await sync.remove_missing("cities", cities, kb.cities)
+    await sync.remove_missing("themes", themes, kb.themes)
     await session.flush()
-    for key, row in wanted.items():
-        values = {"role": row.role, "source_urls": list(row.source_urls)}
-        obj = existing.get(key)
-        if obj is None:
-            session.add(
-                Membership(network_id=networks[row.network].id, city_id=cities[row.city].id, **values)
-            )
-            report.tables["memberships"].added.append(f"{row.network}/{row.city}")
-        elif _apply(obj, values):
-            report.tables["memberships"].updated.append(f"{row.network}/{row.city}")
+    await sync.by_slug("calls", FundingCall, kb.calls)
+    await sync.by_slug("contact_points", ContactPoint, kb.contact_points)
     await session.flush()
-
-    # -- deletions of networks, cities, themes no longer in the CSV files
-    kb_networks = {n.slug for n in kb.networks}
-    for slug, obj in networks.items():
-        if slug not in kb_networks:
-            await session.delete(obj)
-            report.tables["networks"].removed.append(slug)
-    await session.flush()
-    kb_cities = {c.slug for c in kb.cities}
-    for slug, obj in cities.items():
-        if slug not in kb_cities:
-            await session.delete(obj)
-            report.tables["cities"].removed.append(slug)
-    kb_themes = {t.slug for t in kb.themes}
-    for slug, obj in themes.items():
-        if slug not in kb_themes:
-            await session.delete(obj)
-            report.tables["themes"].removed.append(slug)
-    await session.flush()
-
-    # -- funding calls and contact points: no references, so upsert and delete in one pass
-    await _sync_by_slug(session, report, "calls", FundingCall, {
-        row.slug: {
-            "name": row.name,
-            "kind": row.kind,
-            "funder": row.funder,
-            "opens_on": row.opens_on,
-            "closes_on": row.closes_on,
-            "eligibility": row.eligibility,
-            "max_budget_eur": row.max_budget_eur,
-            "url": row.url,
-            "description": row.description,
-            "source_urls": list(row.source_urls),
-        }
-        for row in kb.calls
-    })
-    await _sync_by_slug(session, report, "contact_points", ContactPoint, {
-        row.slug: {
-            "country_code": row.country_code,
-            "organisation": row.organisation,
-            "person": row.person,
-            "role": row.role,
-            "as_of": row.as_of,
-            "url": row.url,
-            "source_urls": list(row.source_urls),
-        }
-        for row in kb.contact_points
-    })
-    await session.flush()
-    return report
+    return sync.report
 
 
 async def import_knowledge_base(kb: KnowledgeBase, url: Optional[str] = None) -> ChangeReport:

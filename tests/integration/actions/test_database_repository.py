@@ -6,18 +6,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import date
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 import pytest
 import pytest_asyncio
 from database_integration_helpers import db_url, kb, postgres_database  # noqa: F401
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text
 
 from actions.kb.action import DB_UNAVAILABLE_TEXT
 from actions.db.engine import create_engine
 from actions.db.errors import RepositoryTimeout, RepositoryUnavailable
+from actions.kb.models import City, Network, Record
 from actions.kb.repository import NetworkQuery, SqlRepository, SqlRepositoryFactory
 from actions.kb.funding import ActionOpenCalls
 from actions.kb.networks import ActionCityNetworks, ActionSearchNetworks
@@ -69,10 +71,10 @@ async def test_details_city_calls_contacts(factory):  # type: ignore[no-untyped-
         assert await repo.get_network("nope") is None
         mouans = await repo.get_city("mouans-sartoux")
         assert mouans is not None
-        assert [m.network.slug for m in mouans.memberships] == [
+        assert [m.network.slug for m in mouans.participations] == [
             "eat4climate", "biocanteens-2", "biocanteens", "agri-urban"]
         nantes = await repo.get_city("nantes")
-        assert nantes is not None and [c.slug for c in nantes.see_also] == ["nantes-metropole"]
+        assert nantes is not None and [c.slug for c in await repo.cities(nantes.see_also)] == ["nantes-metropole"]
         open_april = {c.slug for c in await repo.open_calls(date(2026, 4, 1))}
         assert open_april == {"urbact4-action-networks-2026", "eui-ia-call-4"}
         last = await repo.last_closed_calls(date(2026, 11, 26), kind="urbact")
@@ -84,13 +86,35 @@ async def test_details_city_calls_contacts(factory):  # type: ignore[no-untyped-
         assert len(catalogue.networks) == 65 and "FR" in catalogue.country_codes
 
 
-async def answers(factory: SqlRepositoryFactory) -> list:  # type: ignore[type-arg]
+def plain(value: Any, nested: bool = False) -> Any:
+    """A record as comparable data: its columns (not its ids) and what the actions read of its links
+    (a network's lead and themes; at the top level, a network's members and a city's networks)."""
+    if isinstance(value, (list, tuple)):
+        return [plain(v, nested) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v, nested) for k, v in value.items()}
+    if not isinstance(value, Record):
+        return value
+    state = sa_inspect(value)
+    out = {c.key: getattr(value, c.key) for c in state.mapper.column_attrs if not c.key.endswith("id")}
+    if isinstance(value, Network):
+        out["lead"] = plain(value.lead, nested=True)
+        out["theme_labels"] = value.theme_labels
+        if not nested and "memberships" not in state.unloaded:
+            out["members"] = [(plain(m.city, nested=True), m.role) for m in value.members]
+    if isinstance(value, City) and not nested and "memberships" not in state.unloaded:
+        out["participations"] = [(plain(m.network, nested=True), m.role) for m in value.participations]
+    return out
+
+
+async def answers(factory: SqlRepositoryFactory) -> list[Any]:
     """Every kind of answer of the repository, for the questions of QUERIES and a few more."""
     slugs = ["gen-y-city", "boostinno", "biocanteens", "urbinclusion", "no-such-network"]
     async with factory() as repo:
-        out: list = [await repo.search_networks(query) for query in QUERIES]  # type: ignore[type-arg]
+        out: list[Any] = [await repo.search_networks(query) for query in QUERIES]
         out += [await repo.get_network(s) for s in ("boostinno", "agri-urban", "cope", "eat4climate", "user")]
         out += [await repo.get_city(s) for s in ("mouans-sartoux", "nantes", "meylan", "gdansk")]
+        out += [await repo.cities(["nantes-metropole", "nantes", "nowhere"])]
         for day in (date(2015, 5, 1), date(2024, 3, 20), date(2026, 11, 26)):
             out += [await repo.open_calls(day), await repo.last_closed_calls(day, "urbact", 3),
                     await repo.upcoming_calls(day)]
@@ -98,7 +122,7 @@ async def answers(factory: SqlRepositoryFactory) -> list:  # type: ignore[type-a
         out += [await repo.cities_in_country(slugs, country) for country in ("PL", "FR", "IT")]
         catalogue = await repo.catalogue()
         out += [set(catalogue.cities), set(catalogue.networks), catalogue.country_codes]
-    return out
+    return [plain(answer) for answer in out]
 
 
 async def test_sqlite_and_postgresql_repositories_agree(postgres_database, tmp_path, kb):  # type: ignore[no-untyped-def]
