@@ -136,7 +136,7 @@ nlu-report: model
 # Privacy: delete hand-off requests handled more than HANDOFF_RETENTION_DAYS (180) days ago;
 # ARGS="--email x@y.fr" erases one person's requests, ARGS="--dry-run" only counts.
 purge-handoffs: install data
-	$(PY_ACTIONS) -m bot.ops.purge_handoffs $(ARGS)
+	$(PY_ACTIONS) -m actions.ops.purge_handoffs $(ARGS)
 
 # Privacy: delete stored conversations (Rasa's SQL tracker store: TRACKER_STORE_URL or the
 # production profile's TRACKER_DB_*) whose last message is older than
@@ -151,9 +151,9 @@ purge-conversations: install
 erase-person: install
 	@test -n "$(EMAIL)" || { echo "usage: make erase-person EMAIL=jeanne@ville.fr [ARGS=--dry-run]" >&2; exit 2; }
 	@set -eo pipefail; \
-	  $(PY_ACTIONS) -m bot.ops.purge_handoffs --email "$(EMAIL)" --print-conversation-ids \
+	  $(PY_ACTIONS) -m actions.ops.purge_handoffs --email "$(EMAIL)" --print-conversation-ids \
 	  | $(PY_RASA) -m bot.ops.purge_conversations --email "$(EMAIL)" --sender-ids-from - $(ARGS); \
-	  $(PY_ACTIONS) -m bot.ops.purge_handoffs --email "$(EMAIL)" $(ARGS)
+	  $(PY_ACTIONS) -m actions.ops.purge_handoffs --email "$(EMAIL)" $(ARGS)
 
 clean:
 	rm -rf models results/nlu results/stories var .make

@@ -79,6 +79,17 @@ def fresh_form_events() -> List[EventType]:
     ]
 
 
+def _slot_validator(slot: str, check: Callable[[Any], Checked]) -> Callable[..., Dict[Text, Any]]:
+    """The `validate_<slot>` method rasa-sdk calls for one form answer."""
+
+    def validate(
+        self: "ValidateHandoffForm", value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return self._validate(slot, value, check, dispatcher)
+
+    return validate
+
+
 class ValidateHandoffForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_handoff_form"
@@ -106,25 +117,10 @@ class ValidateHandoffForm(FormValidationAction):
             return {slot: None}
         return {slot: result.value}
 
-    def validate_handoff_name(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        return self._validate(NAME_SLOT, value, check_name, dispatcher)
-
-    def validate_handoff_organisation(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        return self._validate(ORGANISATION_SLOT, value, check_organisation, dispatcher)
-
-    def validate_handoff_email(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        return self._validate(EMAIL_SLOT, value, check_email, dispatcher)
-
-    def validate_handoff_question(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        return self._validate(QUESTION_SLOT, value, check_question, dispatcher)
+    validate_handoff_name = _slot_validator(NAME_SLOT, check_name)
+    validate_handoff_organisation = _slot_validator(ORGANISATION_SLOT, check_organisation)
+    validate_handoff_email = _slot_validator(EMAIL_SLOT, check_email)
+    validate_handoff_question = _slot_validator(QUESTION_SLOT, check_question)
 
     def validate_handoff_consent(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -6,13 +6,12 @@
   same for every retry of the same submission. The database holds it unique (revision 0003).
 - Daily limits (abuse, issue 10 point 4): at most HANDOFF_MAX_PER_CONVERSATION_PER_DAY
   requests per conversation and HANDOFF_MAX_PER_EMAIL_PER_DAY per e-mail address over the
-  last 24 hours (defaults below; 0 turns a limit off). Counted in the hand-off table.
+  last 24 hours (common/settings.py; 0 turns a limit off). Counted in the hand-off table.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,11 +19,11 @@ from typing import Final, Mapping, Optional
 
 from rasa_sdk import Tracker
 
-from actions.db.handoff_repository import HandoffRepository, NewHandoff
 from actions.handoff.form import FORM_NAME, SUBMISSION_KEY_SLOT
+from actions.handoff.models import HandoffRequest
+from actions.handoff.repository import SqlHandoffRepository
+from common import settings
 
-DEFAULT_PER_CONVERSATION: Final[int] = 3
-DEFAULT_PER_EMAIL: Final[int] = 3
 WINDOW: Final[timedelta] = timedelta(hours=24)
 _KEY = re.compile(r"[0-9a-f]{32}")
 
@@ -41,27 +40,19 @@ def submission_key(tracker: Tracker) -> Optional[str]:
     return None
 
 
-def _limit(environ: Mapping[str, str], name: str, default: int) -> int:
-    try:
-        value = int(environ.get(name, "") or default)
-    except ValueError:
-        return default
-    return value if value >= 0 else default
-
-
 @dataclass(frozen=True)
 class DailyLimits:
-    per_conversation: int = DEFAULT_PER_CONVERSATION
-    per_email: int = DEFAULT_PER_EMAIL
+    per_conversation: int = settings.HANDOFF_MAX_PER_CONVERSATION_PER_DAY.default
+    per_email: int = settings.HANDOFF_MAX_PER_EMAIL_PER_DAY.default
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "DailyLimits":
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> "DailyLimits":
         return cls(
-            _limit(environ, "HANDOFF_MAX_PER_CONVERSATION_PER_DAY", DEFAULT_PER_CONVERSATION),
-            _limit(environ, "HANDOFF_MAX_PER_EMAIL_PER_DAY", DEFAULT_PER_EMAIL),
+            settings.HANDOFF_MAX_PER_CONVERSATION_PER_DAY.read(environ),
+            settings.HANDOFF_MAX_PER_EMAIL_PER_DAY.read(environ),
         )
 
-    async def refusal(self, repo: HandoffRepository, new: NewHandoff, now: datetime) -> Optional[str]:
+    async def refusal(self, repo: SqlHandoffRepository, new: HandoffRequest, now: datetime) -> Optional[str]:
         """Why this new request exceeds a daily limit (a log reason, no personal data), or None."""
         counts = await repo.count_recent(new.conversation_id, new.email, now - WINDOW)
         if self.per_conversation and counts.conversation >= self.per_conversation:

@@ -1,11 +1,11 @@
 """The action server's background delivery loop for hand-off requests.
 
 One asyncio task per action-server process re-tries the requests still pending (Slack
-down, timeout...) every HANDOFF_DELIVERY_INTERVAL_SECONDS (default 30 s), and at once when
-a new request is stored (`wake`). It starts with the action server (a Sanic
-"after_server_start" listener attached to the `rasa_sdk` app when this module is imported
-by the action server) and, as a safety net, on the first hand-off action call.
-Set HANDOFF_DELIVERY_LOOP=off to rely on `python -m bot.ops.deliver_handoffs` only.
+down, timeout...) every HANDOFF_DELIVERY_INTERVAL_SECONDS, and at once when a new request
+is stored (`wake`). It starts and stops with the action server through rasa-sdk's plugin
+hook (`attach_sanic_app_extensions`, actions/handoff/plugin.py, registered by
+bot/ops/action_server.py) and, as a safety net, on the first hand-off action call.
+Set HANDOFF_DELIVERY_LOOP=off to rely on `python -m actions.ops.deliver_handoffs` only.
 
 Without SLACK_TOKEN or SLACK_STAFF_CHANNEL there is nothing to deliver to: requests stay
 stored as pending, and the loop is not started (said once in the log). When Slack refuses
@@ -17,34 +17,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from typing import Callable, Optional
 
-from actions.db.handoff_repository import default_handoff_repository_factory
 from actions.handoff.outbox import Outbox, RetryPolicy
-from actions.handoff.slack_api import AiohttpSlackPoster, SlackConfig
+from actions.handoff.repository import HandoffRepositoryFactory, default_handoff_repository_factory
+from actions.handoff.slack_api import SlackConfig, SlackWebPoster
+from common import settings
 
 logger = logging.getLogger(__name__)
-DEFAULT_INTERVAL_SECONDS = 30.0
 
 
-def interval_from_env() -> float:
-    try:
-        value = float(os.environ.get("HANDOFF_DELIVERY_INTERVAL_SECONDS", "") or DEFAULT_INTERVAL_SECONDS)
-    except ValueError:
-        return DEFAULT_INTERVAL_SECONDS
-    return value if 0.05 <= value <= 3600 else DEFAULT_INTERVAL_SECONDS
-
-
-def loop_enabled() -> bool:
-    return os.environ.get("HANDOFF_DELIVERY_LOOP", "on").strip().lower() not in {"off", "0", "false", "no"}
-
-
-def outbox_from_env() -> Outbox:
+def outbox_from_env(repositories: HandoffRepositoryFactory = default_handoff_repository_factory) -> Outbox:
+    """The outbox the settings describe (no Slack poster without SLACK_TOKEN and SLACK_STAFF_CHANNEL)."""
     config = SlackConfig.from_env()
-    poster = AiohttpSlackPoster(config) if config else None
+    poster = SlackWebPoster(config) if config else None
     policy = RetryPolicy.from_env(config.timeout) if config else RetryPolicy.from_env()
-    return Outbox(default_handoff_repository_factory, poster, policy)
+    return Outbox(repositories, poster, policy)
 
 
 class DeliveryLoop:
@@ -134,28 +122,4 @@ class DeliveryLoop:
             self._wake.clear()
 
 
-DELIVERY_LOOP = DeliveryLoop(outbox_from_env, interval_from_env())
-
-
-def _attach_to_action_server() -> None:
-    """Start/stop the loop with the Rasa SDK action server, when we are inside it."""
-    if not loop_enabled():
-        return
-    try:
-        from sanic import Sanic
-
-        app = Sanic.get_app("rasa_sdk")
-    except Exception:  # not inside the action server (tests, operator command)
-        return
-
-    async def start(_app: object, _loop: object) -> None:
-        DELIVERY_LOOP.ensure_started()
-
-    async def stop(_app: object, _loop: object) -> None:
-        await DELIVERY_LOOP.stop()
-
-    app.listener(start, "after_server_start")
-    app.listener(stop, "before_server_stop")
-
-
-_attach_to_action_server()
+DELIVERY_LOOP = DeliveryLoop(outbox_from_env, settings.HANDOFF_DELIVERY_INTERVAL_SECONDS.read())

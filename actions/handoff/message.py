@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Dict, Final, List, Optional
+from typing import Any, Dict, Final, List
+
+from actions.handoff.models import HandoffRequest
 
 METADATA_EVENT_TYPE: Final[str] = "urbact_handoff"
 CHANNEL_LABELS: Final[Dict[str, str]] = {
@@ -23,20 +24,6 @@ CHANNEL_LABELS: Final[Dict[str, str]] = {
     "slack": "Slack",
     "cmdline": "terminal",
 }
-
-
-@dataclass(frozen=True)
-class HandoffView:
-    """What the staff need to see about a request (no database types here)."""
-
-    id: int
-    name: str
-    organisation: str
-    email: str
-    question: str
-    source_channel: Optional[str]
-    created_at: datetime
-    delivery_token: str
 
 
 _MD_LINK_JOIN = re.compile(r"\]\s*\(")
@@ -77,23 +64,23 @@ def mark_command(request_id: int) -> str:
     return f"traiter demande {request_id}"
 
 
-def notification_text(view: HandoffView) -> str:
-    origin = CHANNEL_LABELS.get(view.source_channel or "", view.source_channel or "inconnu")
+def notification_text(request: HandoffRequest) -> str:
+    origin = CHANNEL_LABELS.get(request.source_channel or "", request.source_channel or "inconnu")
     return (
-        f":envelope_with_arrow: *Nouvelle demande de contact n° {view.id}* "
-        f"(via {escape(origin)}, le {format_date(view.created_at)})\n"
-        f"*Nom* : {staff_text(view.name)}\n"
-        f"*Organisation* : {staff_text(view.organisation)}\n"
-        f"*E-mail* : {staff_text(view.email)}\n"
-        f"*Question* :\n{_quote(view.question)}\n"
+        f":envelope_with_arrow: *Nouvelle demande de contact n° {request.id}* "
+        f"(via {escape(origin)}, le {format_date(request.created_at)})\n"
+        f"*Nom* : {staff_text(request.name)}\n"
+        f"*Organisation* : {staff_text(request.organisation)}\n"
+        f"*E-mail* : {staff_text(request.email)}\n"
+        f"*Question* :\n{_quote(request.question)}\n"
         f"La personne a accepté que ces informations soient enregistrées. Répondez-lui par "
-        f"e-mail, puis écrivez « {mark_command(view.id)} » en mentionnant le bot, ou cliquez "
+        f"e-mail, puis écrivez « {mark_command(request.id)} » en mentionnant le bot, ou cliquez "
         f"sur le bouton."
     )
 
 
-def notification_blocks(view: HandoffView) -> List[Dict[str, Any]]:
-    text = notification_text(view)
+def notification_blocks(request: HandoffRequest) -> List[Dict[str, Any]]:
+    text = notification_text(request)
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}},
         {
@@ -102,7 +89,7 @@ def notification_blocks(view: HandoffView) -> List[Dict[str, Any]]:
                 {
                     "type": "button",
                     "text": {"type": "plain_text", "text": "Marquer comme traitée"},
-                    "value": mark_command(view.id),
+                    "value": mark_command(request.id),
                     "action_id": "handoff_mark_handled",
                 }
             ],
@@ -110,8 +97,8 @@ def notification_blocks(view: HandoffView) -> List[Dict[str, Any]]:
     ]
 
 
-def notification_metadata(view: HandoffView) -> Dict[str, Any]:
+def notification_metadata(request: HandoffRequest) -> Dict[str, Any]:
     return {
         "event_type": METADATA_EVENT_TYPE,
-        "event_payload": {"request_id": view.id, "token": view.delivery_token},
+        "event_payload": {"request_id": request.id, "token": request.delivery_token},
     }

@@ -23,31 +23,26 @@ rule out: the history check itself impossible (missing scope), where we post any
 - the history check reads every page of the channel history (Slack's cursor).
 A refusal that retrying cannot fix (invalid_auth, channel_not_found...) suspends delivery:
 the request goes back to pending, the round stops, and the outcome BLOCKED is reported
-(ERROR log line; `bot.ops.deliver_handoffs` exits with 3), instead of retrying for ever.
+(ERROR log line; `actions.ops.deliver_handoffs` exits with 3), instead of retrying for ever.
 
-Environment (all optional):
-    HANDOFF_RETRY_BASE_SECONDS   first retry delay, doubled each attempt (default 30)
-    HANDOFF_RETRY_MAX_SECONDS    longest delay between attempts (default 900)
+Settings: HANDOFF_RETRY_BASE_SECONDS (first retry delay, doubled each attempt) and
+HANDOFF_RETRY_MAX_SECONDS (longest delay between attempts), in common/settings.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Final, Optional
+from typing import Callable, Final, Mapping, Optional
 
-from actions.db.handoff_repository import HandoffRecord, HandoffRepositoryFactory
-from actions.db.repositories import RepositoryError
-from actions.handoff.message import (
-    HandoffView,
-    notification_blocks,
-    notification_metadata,
-    notification_text,
-)
-from actions.handoff.slack_api import DEFAULT_TIMEOUT_SECONDS, SlackDeliveryError, SlackPoster
+from actions.db.errors import RepositoryError
+from actions.handoff.message import notification_blocks, notification_metadata, notification_text
+from actions.handoff.models import HandoffRequest
+from actions.handoff.repository import HandoffRepositoryFactory
+from actions.handoff.slack_api import SlackDeliveryError, SlackPoster
+from common import settings
 
 logger = logging.getLogger(__name__)
 
@@ -67,20 +62,12 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _env_float(name: str, default: float, low: float, high: float) -> float:
-    try:
-        value = float(os.environ.get(name, "") or default)
-    except ValueError:
-        return default
-    return value if low <= value <= high else default
-
-
 @dataclass(frozen=True)
 class RetryPolicy:
     base_seconds: float = 30.0
     max_seconds: float = 900.0
     # Deadline of one Slack call (the post, or the whole paginated history check).
-    slack_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    slack_timeout_seconds: float = settings.HANDOFF_SLACK_TIMEOUT_SECONDS.default
     # What the lease keeps beyond the attempt budget: the database write that closes the
     # attempt (DB_TIMEOUT_SECONDS) and clock differences between deliverers.
     margin_seconds: float = 30.0
@@ -96,26 +83,17 @@ class RetryPolicy:
         return ATTEMPT_CALLS * self.slack_timeout_seconds + self.margin_seconds
 
     @classmethod
-    def from_env(cls, slack_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS) -> "RetryPolicy":
-        base = _env_float("HANDOFF_RETRY_BASE_SECONDS", 30.0, 0.1, 3600.0)
-        longest = max(base, _env_float("HANDOFF_RETRY_MAX_SECONDS", 900.0, 0.1, 86400.0))
+    def from_env(
+        cls,
+        slack_timeout_seconds: float = settings.HANDOFF_SLACK_TIMEOUT_SECONDS.default,
+        env: Optional[Mapping[str, str]] = None,
+    ) -> "RetryPolicy":
+        base = settings.HANDOFF_RETRY_BASE_SECONDS.read(env)
+        longest = max(base, settings.HANDOFF_RETRY_MAX_SECONDS.read(env))
         return cls(base, longest, slack_timeout_seconds)
 
     def delay(self, attempts: int) -> float:
         return min(self.max_seconds, self.base_seconds * (2 ** max(0, attempts - 1)))
-
-
-def view_of(record: HandoffRecord) -> HandoffView:
-    return HandoffView(
-        id=record.id,
-        name=record.name,
-        organisation=record.organisation,
-        email=record.email,
-        question=record.question,
-        source_channel=record.source_channel,
-        created_at=record.created_at,
-        delivery_token=record.delivery_token,
-    )
 
 
 @dataclass
@@ -162,8 +140,8 @@ class Outbox:
                 self._send(record, uncertain), timeout=self.policy.attempt_budget_seconds
             )
         except asyncio.TimeoutError:
-            error = SlackDeliveryError("attempt cut at its budget (lease safety)", ambiguous=True)
-            return await self._failed(record, attempt, error, uncertain=True)
+            cut = SlackDeliveryError("attempt cut at its budget (lease safety)", ambiguous=True)
+            return await self._failed(record, attempt, cut, uncertain=True)
         except SlackDeliveryError as error:
             return await self._failed(record, attempt, error, uncertain)
         try:
@@ -188,7 +166,7 @@ class Outbox:
         logger.info("hand-off %s delivered to Slack (attempt %d)", record.id, attempt)
         return DELIVERED
 
-    async def _send(self, record: HandoffRecord, uncertain: bool) -> tuple[Optional[str], bool]:
+    async def _send(self, record: HandoffRequest, uncertain: bool) -> tuple[Optional[str], bool]:
         """History check when an earlier attempt may have arrived, then the post if needed."""
         assert self.poster is not None
         slack_ts: Optional[str] = None
@@ -197,14 +175,13 @@ class Outbox:
             if slack_ts is None:
                 uncertain = False  # looked: the earlier attempt did not arrive
         if slack_ts is None:
-            view = view_of(record)
             slack_ts = await self.poster.post(
-                notification_text(view), notification_blocks(view), notification_metadata(view)
+                notification_text(record), notification_blocks(record), notification_metadata(record)
             )
         return slack_ts, uncertain
 
     async def _failed(
-        self, record: HandoffRecord, attempt: int, error: SlackDeliveryError, uncertain: bool
+        self, record: HandoffRequest, attempt: int, error: SlackDeliveryError, uncertain: bool
     ) -> str:
         """Put the request back to pending (fenced) for a later attempt; say what happened."""
         maybe_posted = uncertain or error.ambiguous
@@ -214,7 +191,7 @@ class Outbox:
             logger.error(
                 "hand-off %s: Slack refuses for good (%s): delivery suspended, the request stays "
                 "stored; fix SLACK_TOKEN, SLACK_STAFF_CHANNEL or the app's scopes, then restart "
-                "the action server or run bot.ops.deliver_handoffs",
+                "the action server or run actions.ops.deliver_handoffs",
                 record.id,
                 error,
             )
@@ -242,7 +219,7 @@ class Outbox:
             logger.error("hand-off %s: cannot record the failure: %s", record.id, db_error)
         return BLOCKED if error.permanent else FAILED
 
-    async def _find_earlier_post(self, record: HandoffRecord) -> Optional[str]:
+    async def _find_earlier_post(self, record: HandoffRequest) -> Optional[str]:
         assert self.poster is not None
         started = record.first_attempt_at or record.created_at
         oldest = started.timestamp() - HISTORY_MARGIN_SECONDS

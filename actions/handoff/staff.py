@@ -23,11 +23,12 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.db.handoff_repository import HandoffRecord, HandoffRepositoryFactory
 from actions.db.errors import RepositoryError
 from actions.handoff.loop import DELIVERY_LOOP
 from actions.handoff.message import defuse, format_date, mark_command
+from actions.handoff.models import HandoffRequest
 from actions.handoff.outbox import utcnow
+from actions.handoff.repository import HandoffRepositoryFactory
 from actions.handoff.staff_access import (
     DISABLED,
     DISABLED_TEXT,
@@ -56,7 +57,7 @@ def preview(text: str, limit: int = QUESTION_PREVIEW) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def describe(record: HandoffRecord) -> str:
+def describe(record: HandoffRequest) -> str:
     delivery = "reçue sur Slack" if record.is_delivered else "pas encore arrivée sur Slack"
     return (
         f"• n° {record.id} du {format_date(record.created_at)} — {defuse(record.name)} "

@@ -12,11 +12,12 @@ A staff command is accepted only when all of these hold:
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from typing import Any, Dict, Final, FrozenSet, Mapping, Optional
+from typing import Any, Dict, Final, Mapping, Optional
 
 from rasa_sdk import Tracker
+
+from common import settings
 
 STAFF_CHANNEL: Final[str] = "slack"
 
@@ -47,10 +48,6 @@ class StaffAccess:
         return self.verdict == ALLOWED
 
 
-def staff_user_ids(env: Mapping[str, str]) -> FrozenSet[str]:
-    return frozenset(u.strip() for u in env.get("SLACK_STAFF_USER_IDS", "").split(",") if u.strip())
-
-
 def _metadata(tracker: Tracker) -> Dict[str, Any]:
     metadata = (tracker.latest_message or {}).get("metadata")
     return metadata if isinstance(metadata, dict) else {}
@@ -62,18 +59,17 @@ def slack_user(tracker: Tracker) -> Optional[str]:
     return user if isinstance(user, str) and user else None
 
 
-def _in_staff_place(metadata: Dict[str, Any], env: Mapping[str, str]) -> bool:
+def _in_staff_place(metadata: Dict[str, Any], env: Optional[Mapping[str, str]]) -> bool:
     if metadata.get("direct_message") is True:
         return True
-    staff_channel = env.get("SLACK_STAFF_CHANNEL", "").strip().lstrip("#")
+    staff_channel = settings.SLACK_STAFF_CHANNEL.read(env).lstrip("#")
     return bool(staff_channel) and metadata.get("out_channel") == staff_channel
 
 
 def check_staff(tracker: Tracker, env: Optional[Mapping[str, str]] = None) -> StaffAccess:
-    env = os.environ if env is None else env
     if tracker.get_latest_input_channel() != STAFF_CHANNEL:
         return StaffAccess(NOT_SLACK)
-    allowed = staff_user_ids(env)
+    allowed = settings.SLACK_STAFF_USER_IDS.read(env)
     if not allowed:
         return StaffAccess(DISABLED)
     user = slack_user(tracker)

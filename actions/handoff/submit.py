@@ -30,7 +30,6 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.db.handoff_repository import HandoffRepositoryFactory, NewHandoff
 from actions.db.errors import RepositoryError
 from actions.handoff.fields import (
     check_email,
@@ -39,18 +38,20 @@ from actions.handoff.fields import (
     check_question,
 )
 from actions.handoff.form import (
-    SUBMISSION_KEY_SLOT,
     CONSENT_SLOT,
     EMAIL_SLOT,
     FORM_SLOTS,
     NAME_SLOT,
     ORGANISATION_SLOT,
     QUESTION_SLOT,
+    SUBMISSION_KEY_SLOT,
 )
 from actions.handoff.guards import WINDOW, DailyLimits, submission_key
 from actions.handoff.loop import DELIVERY_LOOP, DeliveryLoop
+from actions.handoff.models import HandoffRequest
 from actions.handoff.outbox import Outbox, utcnow
-from actions.handoff.retention import conversation_retention_days
+from actions.handoff.repository import HandoffRepositoryFactory
+from common import settings
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class ActionSubmitHandoff(Action):
     ) -> List[EventType]:
         if tracker.get_slot(CONSENT_SLOT) is not True:
             dispatcher.utter_message(
-                response="utter_handoff_not_stored", retention_days=conversation_retention_days()
+                response="utter_handoff_not_stored", retention_days=settings.CONVERSATION_RETENTION_DAYS.read()
             )
             return reset_form()
 
@@ -111,7 +112,7 @@ class ActionSubmitHandoff(Action):
             return reset_form()
 
         values: Dict[str, Any] = {field: check.value for field, check in checks.items()}
-        new = NewHandoff(
+        new = HandoffRequest(
             source_channel=tracker.get_latest_input_channel(),
             conversation_id=(tracker.sender_id or "")[:128] or None,
             submission_key=submission_key(tracker),

@@ -11,11 +11,11 @@ Same options as `python -m rasa_sdk`, plus `--interface` (default: ACTIONS_HOST,
 - an unexpected error answers a short French error: rasa-sdk's own handler would send back
   the whole request, i.e. the tracker with everything the user typed (names, e-mails).
 
-Why not rasa-sdk's plugin hook (`attach_sanic_app_extensions`): rasa-sdk 3.6 only discovers
-plugins through a top-level package named `rasa_sdk_plugins`, and its `run()` reads the
-interface from SANIC_HOST only. Building the app with rasa-sdk's own `create_app` and
-adding a request middleware here keeps the check in one visible place; plugins that are
-installed still get their hook called.
+Why not rasa-sdk's own `run()`: it reads the interface from SANIC_HOST only. Building the
+app with rasa-sdk's own `create_app` and adding a request middleware here keeps the check in
+one visible place. rasa-sdk 3.6 only discovers plugins through a top-level package named
+`rasa_sdk_plugins`: the hand-off delivery loop's plugin (actions/handoff/plugin.py) is
+registered here explicitly, then every plugin gets its `attach_sanic_app_extensions` call.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from actions.handoff import plugin as handoff_plugin
 from bot.ops.action_secret import ENV_NAME as SECRET_ENV
 from bot.ops.action_secret import SecretError, check_secret, is_authorized
 from common import settings
@@ -103,6 +104,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     app = create_app(args.actions, cors_origins=args.cors, auto_reload=args.auto_reload)
     require_secret(app, secret)
     hide_request_bodies(app)
+    handoff_plugin.register(plugin_manager())
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
     ssl_context = create_ssl_context(args.ssl_certificate, args.ssl_keyfile, args.ssl_password)
     logger.info("action server listening on %s:%s (shared secret required)", args.interface, args.port)

@@ -17,7 +17,7 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 
 from actions.db.engine import create_engine, database_url
-import actions.db.handoff_models  # noqa: F401  (registers the hand-off table on Base)
+import actions.handoff.models  # noqa: F401  (registers the hand-off table on Base)
 import actions.kb.models  # noqa: F401  (registers the knowledge-base tables on Base)
 from actions.db.base import Base
 

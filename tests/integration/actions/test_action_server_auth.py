@@ -12,7 +12,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -21,12 +20,10 @@ from typing import Dict, Iterator, Optional, Tuple
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+from bot.ops.action_secret import new_secret
+from tests.support.waiting import stop
 
-from bot.ops.action_secret import new_secret  # noqa: E402
-from tests.support.waiting import stop  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 PYTHON = REPO_ROOT / ".venv-actions" / "bin" / "python"
 RASA_PYTHON = REPO_ROOT / ".venv-rasa" / "bin" / "python"

@@ -12,18 +12,15 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Dict, Iterator
 
 import pytest
+from test_action_server_auth import running_server
+
+from bot.ops.action_secret import new_secret
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from bot.ops.action_secret import new_secret  # noqa: E402
-from test_action_server_auth import running_server  # noqa: E402
 
 RASA_PYTHON = REPO_ROOT / ".venv-rasa" / "bin" / "python"
 SECRET = new_secret()

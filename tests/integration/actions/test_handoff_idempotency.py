@@ -8,31 +8,24 @@ rasa_sdk trackers.
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any, AsyncIterator, Dict, List, Optional
 
 import pytest
 import pytest_asyncio
+from database_integration_helpers import db_url, postgres_database  # noqa: F401
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+from test_handoff_repository import migrate_to_head
 
-_ROOT = Path(__file__).resolve().parents[3]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-from database_integration_helpers import db_url, postgres_database  # noqa: E402,F401
-from rasa_sdk import Tracker  # noqa: E402
-from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
-from sqlalchemy import func, insert, select  # noqa: E402
-from sqlalchemy.exc import IntegrityError  # noqa: E402
-from test_handoff_repository import migrate_to_head  # noqa: E402
-
-from actions.db.engine import create_engine  # noqa: E402
-from actions.db.handoff_models import HandoffRequest  # noqa: E402
-from actions.db.handoff_repository import NewHandoff, SqlHandoffRepositoryFactory  # noqa: E402
-from actions.handoff.guards import DailyLimits  # noqa: E402
-from actions.handoff.outbox import Outbox, RetryPolicy  # noqa: E402
-from actions.handoff.submit import ActionSubmitHandoff  # noqa: E402
+from actions.db.engine import create_engine
+from actions.handoff.guards import DailyLimits
+from actions.handoff.models import HandoffRequest
+from actions.handoff.outbox import Outbox, RetryPolicy
+from actions.handoff.repository import SqlHandoffRepositoryFactory
+from actions.handoff.submit import ActionSubmitHandoff
 
 NOW = datetime(2026, 11, 29, 10, 0, tzinfo=timezone.utc)
 KEY = "0123456789abcdef0123456789abcdef"
@@ -85,7 +78,7 @@ async def run(action: ActionSubmitHandoff, slots: Dict[str, Any], sender: str = 
 
 async def test_the_database_refuses_two_rows_with_one_submission_key(factory: SqlHandoffRepositoryFactory) -> None:
     async with factory() as repo:
-        await repo.create(NewHandoff("Jeanne", "Ville", "j@ville.fr", "Une question ?", submission_key=KEY), NOW)
+        await repo.create(HandoffRequest("Jeanne", "Ville", "j@ville.fr", "Une question ?", submission_key=KEY), NOW)
     row = {"created_at": NOW, "consent_at": NOW, "name": "X", "organisation": "Y", "email": "x@y.fr",
            "question": "Q ?", "delivery_status": "pending", "delivery_token": "f" * 32,
            "delivery_attempts": 0, "maybe_posted": False, "submission_key": KEY}
@@ -96,7 +89,7 @@ async def test_the_database_refuses_two_rows_with_one_submission_key(factory: Sq
 
 
 async def test_creating_the_same_submission_twice_returns_the_first_row(factory: SqlHandoffRepositoryFactory) -> None:
-    new = NewHandoff("Jeanne", "Ville", "j@ville.fr", "Une question ?", "rest", "rest:t1", KEY)
+    new = HandoffRequest("Jeanne", "Ville", "j@ville.fr", "Une question ?", "rest", "rest:t1", KEY)
     async with factory() as repo:
         first = await repo.create(new, NOW)
     async with factory() as repo:

@@ -9,21 +9,14 @@ and logs the failure: the log must not carry the name, organisation, e-mail or q
 from __future__ import annotations
 
 import logging
-import sys
-from pathlib import Path
 
 import pytest
+from database_integration_helpers import db_url, postgres_database  # noqa: F401
 from sqlalchemy import text
+from test_handoff_idempotency import FORM, factory, run, submit  # noqa: F401
 
-_ROOT = Path(__file__).resolve().parents[3]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-from database_integration_helpers import db_url, postgres_database  # noqa: E402,F401
-from test_handoff_idempotency import FORM, factory, run, submit  # noqa: E402,F401
-
-from actions.db.handoff_repository import NewHandoff  # noqa: E402
-from actions.db.errors import RepositoryError  # noqa: E402
+from actions.db.errors import RepositoryError
+from actions.handoff.models import HandoffRequest
 
 PERSONAL = [FORM["handoff_name"], FORM["handoff_organisation"], FORM["handoff_email"], "candidater seuls"]
 
@@ -63,10 +56,10 @@ async def test_a_refused_insert_logs_no_personal_data(factory, caplog) -> None: 
 
 async def test_repository_errors_carry_no_statement_parameters(factory) -> None:  # noqa: F811
     await refuse_inserts(factory)
-    from test_handoff_idempotency import NOW  # noqa: E402
+    from test_handoff_idempotency import NOW
     with pytest.raises(RepositoryError) as raised:
         async with factory() as repo:
-            await repo.create(NewHandoff(FORM["handoff_name"], FORM["handoff_organisation"], FORM["handoff_email"],
+            await repo.create(HandoffRequest(FORM["handoff_name"], FORM["handoff_organisation"], FORM["handoff_email"],
                                          FORM["handoff_question"], "rest", "rest:t1"), NOW)
     shown = str(raised.value).lower()
     assert "create" in shown or "insert" in shown or "handoff" in shown

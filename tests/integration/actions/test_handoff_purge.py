@@ -1,22 +1,19 @@
-"""Privacy purge of hand-off requests, on SQLite and PostgreSQL (bot/ops/purge_handoffs.py)."""
+"""Privacy purge of hand-off requests, on SQLite and PostgreSQL (actions/ops/purge_handoffs.py)."""
 
 from __future__ import annotations
 
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
+from database_integration_helpers import db_url, postgres_database  # noqa: F401
+from test_handoff_repository import T0, factory, migrated, sample  # noqa: F401
 
-_ROOT = Path(__file__).resolve().parents[3]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-from database_integration_helpers import db_url, postgres_database  # noqa: E402,F401
-from test_handoff_repository import T0, factory, migrated, sample  # noqa: E402,F401
-
-from actions.db.handoff_repository import NewHandoff, SqlHandoffRepositoryFactory  # noqa: E402
-from bot.ops import purge_handoffs  # noqa: E402
+from actions.handoff.models import HandoffRequest
+from actions.handoff.outbox import Outbox
+from actions.handoff.repository import SqlHandoffRepositoryFactory
+from actions.handoff.slack_api import SlackConfig, SlackWebPoster
+from actions.ops import purge_handoffs
+from tests.support.slack_standin import SlackStandIn
 
 
 async def seed(factory: SqlHandoffRepositoryFactory) -> dict:  # noqa: F811
@@ -27,7 +24,7 @@ async def seed(factory: SqlHandoffRepositoryFactory) -> dict:  # noqa: F811
         recent = await repo.create(sample(), T0 - timedelta(days=20))
         still_open = await repo.create(sample(), T0 - timedelta(days=400))
         other = await repo.create(
-            NewHandoff("Marc Petit", "Ville de Lens", "Marc.Petit@Lens.fr", "Et les délais ?", "rest", "r-1"),
+            HandoffRequest("Marc Petit", "Ville de Lens", "Marc.Petit@Lens.fr", "Et les délais ?", "rest", "r-1"),
             T0 - timedelta(days=205),
         )
         await repo.mark_handled(old.id, "U1", T0 - timedelta(days=200))
@@ -87,9 +84,6 @@ def test_bad_retention_setting_is_refused(monkeypatch) -> None:
 
 # -- erasure by person: the Slack message of each request too (issue 10, point 6.3) ----------
 
-from actions.handoff.outbox import Outbox  # noqa: E402
-from actions.handoff.slack_api import AiohttpSlackPoster, SlackConfig  # noqa: E402
-from tests.support.slack_standin import SlackStandIn  # noqa: E402
 
 SLACK_TOKEN = "test-erasure-token"  # not shaped like a real token
 
@@ -106,14 +100,14 @@ def slack(monkeypatch) -> "SlackStandIn":
 async def delivered_requests(factory, slack) -> dict:  # noqa: F811
     """Jeanne: two requests delivered to Slack (two conversations) and one never delivered;
     Marc: one delivered."""
-    poster = AiohttpSlackPoster(SlackConfig.from_env())
+    poster = SlackWebPoster(SlackConfig.from_env())
     outbox = Outbox(factory, poster)
     async with factory() as repo:
         first = await repo.create(sample(), T0)
-        second = await repo.create(NewHandoff("Jeanne Dupont", "Mairie", "Jeanne@Saint-Aubin.fr",
+        second = await repo.create(HandoffRequest("Jeanne Dupont", "Mairie", "Jeanne@Saint-Aubin.fr",
                                               "Et le cofinancement ?", "rest", "rest:web-456"), T0)
         pending = await repo.create(sample(question="Une troisième question ?"), T0)
-        marc = await repo.create(NewHandoff("Marc Petit", "Ville de Lens", "marc@lens.fr",
+        marc = await repo.create(HandoffRequest("Marc Petit", "Ville de Lens", "marc@lens.fr",
                                             "Et les délais ?", "slack", "slack:U9"), T0)
     for request_id in (first.id, second.id, marc.id):
         await outbox.deliver(request_id)
@@ -156,6 +150,6 @@ async def test_erasure_without_slack_deletes_nothing(factory, migrated, slack, m
     # a message already deleted by hand in Slack counts as gone
     monkeypatch.setenv("SLACK_TOKEN", SLACK_TOKEN)
     first_ts = next(m.ts for m in slack.messages if "candidater" in m.text)
-    await AiohttpSlackPoster(SlackConfig.from_env()).delete(first_ts)
+    await SlackWebPoster(SlackConfig.from_env()).delete(first_ts)
     assert await purge_handoffs.purge(None, "jeanne@saint-aubin.fr", dry_run=False, url=migrated) == 0
     assert await remaining(factory, ids) == {"marc"}

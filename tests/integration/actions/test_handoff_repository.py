@@ -9,49 +9,34 @@ the Alembic head, which includes the hand-off revision.
 from __future__ import annotations
 
 import asyncio
-import sys
 import threading
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any, AsyncIterator, Dict, List, Optional
 
 import pytest
 import pytest_asyncio
+from alembic import command
+from database_integration_helpers import db_url, postgres_database  # noqa: F401
+from sqlalchemy import event, inspect, text
+from sqlalchemy.engine import Connection
 
-_ROOT = Path(__file__).resolve().parents[3]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-from alembic import command  # noqa: E402
-from database_integration_helpers import db_url, postgres_database  # noqa: E402,F401
-from sqlalchemy import event, inspect, text  # noqa: E402
-from sqlalchemy.engine import Connection  # noqa: E402
-
-from actions.db.engine import create_engine  # noqa: E402
-from actions.db.handoff_repository import (  # noqa: E402
-    NewHandoff,
-    SqlHandoffRepositoryFactory,
-)
-from actions.db.errors import RepositoryUnavailable  # noqa: E402
-from actions.handoff.outbox import DELIVERED, FAILED, NOT_CLAIMED, Outbox, RetryPolicy  # noqa: E402
-from actions.handoff.slack_api import SlackDeliveryError  # noqa: E402
-from actions.db.migrate import alembic_config  # noqa: E402
+from actions.db.engine import create_engine
+from actions.db.errors import RepositoryUnavailable
+from actions.db.migrate import alembic_config, upgrade_to_head
+from actions.handoff.models import HandoffRequest
+from actions.handoff.outbox import DELIVERED, FAILED, NOT_CLAIMED, Outbox, RetryPolicy
+from actions.handoff.repository import SqlHandoffRepositoryFactory
+from actions.handoff.slack_api import SlackDeliveryError
 
 T0 = datetime(2026, 11, 26, 9, 0, 0, 123456, tzinfo=timezone.utc)
 
 
 async def migrate_to_head(url: str) -> None:
     """alembic upgrade head on a connection of our own (we are inside an event loop)."""
-
-    def upgrade(connection: Connection) -> None:
-        config = alembic_config(url)
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(upgrade)
+            await connection.run_sync(upgrade_to_head, url)
     finally:
         await engine.dispose()
 
@@ -98,7 +83,7 @@ async def test_migrations_match_the_models(migrated: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    import actions.db.handoff_models  # noqa: F401 - registers handoff_requests on Base
+    import actions.handoff.models  # noqa: F401 - registers handoff_requests on Base
     from actions.kb.models import Base
 
     def differences(connection: Connection) -> list:
@@ -113,8 +98,8 @@ async def test_migrations_match_the_models(migrated: str) -> None:
         await engine.dispose()
 
 
-def sample(name: str = "Jeanne Dupont", question: str = "Peut-on candidater seuls ?") -> NewHandoff:
-    return NewHandoff(name, "Mairie de Saint-Aubin", "jeanne@saint-aubin.fr", question, "socketio", "web-123")
+def sample(name: str = "Jeanne Dupont", question: str = "Peut-on candidater seuls ?") -> HandoffRequest:
+    return HandoffRequest(name, "Mairie de Saint-Aubin", "jeanne@saint-aubin.fr", question, "socketio", "web-123")
 
 
 async def test_create_and_read_back(factory: SqlHandoffRepositoryFactory) -> None:
@@ -306,7 +291,7 @@ async def test_unreachable_database_raises_repository_unavailable() -> None:
 async def test_operator_command_delivers_what_is_pending(
     migrated: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.ops import deliver_handoffs
+    from actions.ops import deliver_handoffs
     from tests.support.slack_standin import SlackStandIn
 
     url = migrated
@@ -407,7 +392,7 @@ async def test_second_deliverer_while_the_first_post_is_slow_posts_once(factory:
 async def test_operator_command_stops_on_a_permanent_refusal(
     migrated: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.ops import deliver_handoffs
+    from actions.ops import deliver_handoffs
     from tests.support.slack_standin import SlackStandIn
 
     engine = create_engine(migrated)

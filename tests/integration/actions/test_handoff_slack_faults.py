@@ -5,7 +5,7 @@
 test stores a request in a real database (SQLite file and PostgreSQL, fixtures of
 database_integration_helpers.py, migrated to the Alembic head), then lets the real
 deliverers deliver it to the Slack stand-in (tests/support/slack_standin.py, scripted per
-call): the operator command `python -m bot.ops.deliver_handoffs` run as a process, as cron
+call): the operator command `python -m actions.ops.deliver_handoffs` run as a process, as cron
 does (the same Outbox as the loop), and the action server `python -m bot.ops.action_server`
 started as `make run` starts it, whose background loop (actions/handoff/loop.py) delivers
 in production. Small Slack deadlines come from the real settings
@@ -17,26 +17,23 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, Iterator, List
 
 import pytest
+from database_integration_helpers import db_url, postgres_database  # noqa: F401
+from test_handoff_repository import migrate_to_head
+
+from actions.db.engine import create_engine
+from actions.handoff.models import HandoffRequest
+from actions.handoff.repository import SqlHandoffRepositoryFactory
+from bot.ops.action_secret import new_secret
+from tests.support.slack_standin import Answer, PostedMessage, SlackStandIn, free_port
+from tests.support.waiting import stop, wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from database_integration_helpers import db_url, postgres_database  # noqa: E402,F401
-from test_handoff_repository import migrate_to_head  # noqa: E402
-
-from actions.db.engine import create_engine  # noqa: E402
-from actions.db.handoff_repository import HandoffRecord, NewHandoff, SqlHandoffRepositoryFactory  # noqa: E402
-from bot.ops.action_secret import new_secret  # noqa: E402
-from tests.support.slack_standin import Answer, PostedMessage, SlackStandIn, free_port  # noqa: E402
-from tests.support.waiting import stop, wait_until  # noqa: E402
 
 PYTHON = REPO_ROOT / ".venv-actions" / "bin" / "python"
 TOKEN = "xoxb-faults"
@@ -63,7 +60,7 @@ def request_id(db_url: str) -> int:  # noqa: F811
         engine = create_engine(db_url)
         try:
             async with SqlHandoffRepositoryFactory(engine, timeout=10)() as repo:
-                new = NewHandoff("Jeanne Dupont", "Mairie de Saint-Aubin", "jeanne@saint-aubin.fr",
+                new = HandoffRequest("Jeanne Dupont", "Mairie de Saint-Aubin", "jeanne@saint-aubin.fr",
                                  "Peut-on candidater seuls ?", "socketio", "web-faults")
                 return (await repo.create(new, datetime.now(timezone.utc))).id
         finally:
@@ -72,8 +69,8 @@ def request_id(db_url: str) -> int:  # noqa: F811
     return asyncio.run(prepare())
 
 
-def row(url: str, request_id: int) -> HandoffRecord:
-    async def read() -> HandoffRecord:
+def row(url: str, request_id: int) -> HandoffRequest:
+    async def read() -> HandoffRequest:
         engine = create_engine(url)
         try:
             async with SqlHandoffRepositoryFactory(engine, timeout=10)() as repo:
@@ -106,7 +103,7 @@ def env_for(url: str, standin: SlackStandIn, slack_timeout: float, **extra: str)
 def deliver_once(env: Dict[str, str]) -> subprocess.CompletedProcess:
     """One run of the operator command (a real process): 0 nothing left, 1 still pending."""
     return subprocess.run(
-        [str(PYTHON), "-m", "bot.ops.deliver_handoffs"],
+        [str(PYTHON), "-m", "actions.ops.deliver_handoffs"],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=25,
     )
 
@@ -124,7 +121,7 @@ def deliver_until_done(env: Dict[str, str], within: float) -> List[subprocess.Co
     raise AssertionError(f"still pending after {within} s: {runs[-1].stdout} {runs[-1].stderr}")
 
 
-def posts_of(standin: SlackStandIn, record: HandoffRecord) -> List[PostedMessage]:
+def posts_of(standin: SlackStandIn, record: HandoffRequest) -> List[PostedMessage]:
     """The channel's messages carrying this request's delivery token."""
     return [
         m for m in standin.messages
@@ -132,7 +129,7 @@ def posts_of(standin: SlackStandIn, record: HandoffRecord) -> List[PostedMessage
     ]
 
 
-def assert_delivered_once(url: str, request_id: int, standin: SlackStandIn) -> HandoffRecord:
+def assert_delivered_once(url: str, request_id: int, standin: SlackStandIn) -> HandoffRequest:
     record = row(url, request_id)
     posts = posts_of(standin, record)
     assert len(posts) == 1, f"{len(posts)} message(s) of the request in the channel (lost or duplicated)"
@@ -250,7 +247,7 @@ def test_second_deliverer_during_a_slow_post_posts_nothing(
         assert row(db_url, request_id).delivery_status == "sending"
         while not standin.messages and time.monotonic() - post_arrived < slow - 1.5:
             second, third = (subprocess.Popen(
-                [str(PYTHON), "-m", "bot.ops.deliver_handoffs"], cwd=REPO_ROOT, env=env,
+                [str(PYTHON), "-m", "actions.ops.deliver_handoffs"], cwd=REPO_ROOT, env=env,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             ) for _ in range(2))
             for process in (second, third):

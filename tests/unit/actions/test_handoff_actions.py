@@ -1,35 +1,29 @@
 """Unit tests for action_submit_handoff and the staff actions (real rasa_sdk dispatcher and
-trackers, in-memory store, fake Slack)."""
+trackers, the SQL repository on SQLite, fake Slack)."""
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, AsyncIterator, Dict, List, Optional
 
 import pytest
+from handoff_fixtures import SqliteHandoffs
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
 
-_ROOT = Path(__file__).resolve().parents[3]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-from rasa_sdk import Tracker  # noqa: E402
-from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
-
-from actions.db.handoff_repository import InMemoryHandoffStore, NewHandoff  # noqa: E402
-from actions.handoff.form import FORM_SLOTS, SUBMISSION_KEY_SLOT  # noqa: E402
-
-RESET = {slot: None for slot in (*FORM_SLOTS, SUBMISSION_KEY_SLOT)}
-from actions.handoff.outbox import Outbox, RetryPolicy  # noqa: E402
-from actions.handoff.slack_api import SlackDeliveryError  # noqa: E402
-from actions.handoff.staff import (  # noqa: E402
+from actions.handoff.form import FORM_SLOTS, SUBMISSION_KEY_SLOT
+from actions.handoff.models import HandoffRequest
+from actions.handoff.outbox import Outbox, RetryPolicy
+from actions.handoff.slack_api import SlackDeliveryError
+from actions.handoff.staff import (
     ActionStaffListHandoffs,
     ActionStaffMarkHandled,
     request_number,
 )
-from actions.handoff.submit import ActionSubmitHandoff  # noqa: E402
+from actions.handoff.submit import ActionSubmitHandoff
+from tests.conftest import build_tracker
 
+RESET = {slot: None for slot in (*FORM_SLOTS, SUBMISSION_KEY_SLOT)}
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)
 GOOD_FORM = {
     "handoff_name": "Jeanne Dupont",
@@ -65,6 +59,13 @@ class FakeLoop:
         return True
 
 
+@pytest.fixture()
+async def store() -> AsyncIterator[SqliteHandoffs]:
+    handoffs = await SqliteHandoffs().open()
+    yield handoffs
+    await handoffs.close()
+
+
 def tracker(
     slots: Optional[Dict[str, Any]] = None,
     text: str = "",
@@ -76,12 +77,10 @@ def tracker(
     metadata: Dict[str, Any] = {"user": user} if user else {}
     if direct_message:
         metadata["direct_message"] = True
-    latest = {"intent": {"name": "x"}, "text": text, "entities": [], "metadata": metadata}
-    events = [{"event": "user", "text": text, "input_channel": channel, "metadata": metadata}]
-    return Tracker(sender, dict(slots or {}), latest, events, False, None, {}, "action_listen")
+    return build_tracker("x", text=text, slots=slots, sender=sender, metadata=metadata, channel=channel)
 
 
-def submit_action(store: InMemoryHandoffStore, slack: Optional[FakeSlack], loop: FakeLoop) -> ActionSubmitHandoff:
+def submit_action(store: SqliteHandoffs, slack: Optional[FakeSlack], loop: FakeLoop) -> ActionSubmitHandoff:
     outbox = Outbox(store, slack, RetryPolicy(), lambda: NOW)
     return ActionSubmitHandoff(repositories=store, outbox=outbox, delivery_loop=loop, clock=lambda: NOW)  # type: ignore[arg-type]
 
@@ -94,15 +93,15 @@ def slots_of(events: List[Dict[str, Any]]) -> Dict[str, Any]:
     return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
 
 
-async def test_consented_request_is_stored_delivered_and_the_user_told_what_next() -> None:
-    store, slack, loop = InMemoryHandoffStore(), FakeSlack(), FakeLoop()
+async def test_consented_request_is_stored_delivered_and_the_user_told_what_next(store: SqliteHandoffs) -> None:
+    slack, loop = FakeSlack(), FakeLoop()
     dispatcher = CollectingDispatcher()
     events = await submit_action(store, slack, loop).run(dispatcher, tracker(GOOD_FORM), {})
     assert responses(dispatcher) == ["utter_handoff_stored"]
     assert dispatcher.messages[0]["request_id"] == 1
     assert dispatcher.messages[0]["reply_email"] == "jeanne@saint-aubin.fr"
     assert slots_of(events) == RESET
-    row = store.rows[1]
+    row = await store.get(1)
     assert (row.name, row.email, row.source_channel, row.conversation_id) == (
         "Jeanne Dupont", "jeanne@saint-aubin.fr", "socketio", "visitor-1"
     )
@@ -111,39 +110,39 @@ async def test_consented_request_is_stored_delivered_and_the_user_told_what_next
     assert loop.started == 1
 
 
-async def test_slack_down_at_submit_keeps_the_request_pending_and_the_loop_running() -> None:
-    store, slack, loop = InMemoryHandoffStore(), FakeSlack(up=False), FakeLoop()
+async def test_slack_down_at_submit_keeps_the_request_pending_and_the_loop_running(store: SqliteHandoffs) -> None:
+    slack, loop = FakeSlack(up=False), FakeLoop()
     dispatcher = CollectingDispatcher()
     await submit_action(store, slack, loop).run(dispatcher, tracker(GOOD_FORM), {})
     assert responses(dispatcher) == ["utter_handoff_stored"]
-    assert store.rows[1].delivery_status == "pending"
+    assert (await store.get(1)).delivery_status == "pending"
     assert loop.started == 1
 
 
 @pytest.mark.parametrize("consent", [False, None, "oui"])
-async def test_without_explicit_consent_nothing_is_stored(consent: Any) -> None:
-    store, slack, loop = InMemoryHandoffStore(), FakeSlack(), FakeLoop()
+async def test_without_explicit_consent_nothing_is_stored(consent: Any, store: SqliteHandoffs) -> None:
+    slack, loop = FakeSlack(), FakeLoop()
     dispatcher = CollectingDispatcher()
     events = await submit_action(store, slack, loop).run(
         dispatcher, tracker({**GOOD_FORM, "handoff_consent": consent}), {}
     )
     assert responses(dispatcher) == ["utter_handoff_not_stored"]
-    assert store.rows == {} and slack.posts == []
+    assert await store.count() == 0 and slack.posts == []
     assert slots_of(events) == RESET
 
 
-async def test_slots_forced_by_a_payload_are_checked_again() -> None:
-    store, slack, loop = InMemoryHandoffStore(), FakeSlack(), FakeLoop()
+async def test_slots_forced_by_a_payload_are_checked_again(store: SqliteHandoffs) -> None:
+    slack, loop = FakeSlack(), FakeLoop()
     dispatcher = CollectingDispatcher()
     await submit_action(store, slack, loop).run(
         dispatcher, tracker({**GOOD_FORM, "handoff_email": "pas-une-adresse"}), {}
     )
     assert responses(dispatcher) == ["utter_handoff_invalid"]
-    assert store.rows == {}
+    assert await store.count() == 0
 
 
-async def test_database_down_is_said_honestly() -> None:
-    store, slack, loop = InMemoryHandoffStore(), FakeSlack(), FakeLoop()
+async def test_database_down_is_said_honestly(store: SqliteHandoffs) -> None:
+    slack, loop = FakeSlack(), FakeLoop()
     store.available = False
     dispatcher = CollectingDispatcher()
     events = await submit_action(store, slack, loop).run(dispatcher, tracker(GOOD_FORM), {})
@@ -151,21 +150,18 @@ async def test_database_down_is_said_honestly() -> None:
     assert slack.posts == [] and slots_of(events)["handoff_email"] is None
 
 
-async def add(store: InMemoryHandoffStore, name: str, when: datetime) -> int:
-    async with store() as repo:
-        row = await repo.create(NewHandoff(name, "Ville", f"{name.lower()}@ville.fr", "Une question assez longue ?"), when)
-    return row.id
+async def add(store: SqliteHandoffs, name: str, when: datetime) -> int:
+    return (await store.add(HandoffRequest(name, "Ville", f"{name.lower()}@ville.fr", "Une question assez longue ?"), when)).id
 
 
 @pytest.mark.parametrize("channel", ["socketio", "rest", "cmdline", None])
-async def test_staff_commands_are_refused_outside_slack(channel: Optional[str]) -> None:
-    store = InMemoryHandoffStore()
+async def test_staff_commands_are_refused_outside_slack(channel: Optional[str], store: SqliteHandoffs) -> None:
     await add(store, "Jeanne", NOW)
     for action in (ActionStaffListHandoffs(store), ActionStaffMarkHandled(store)):
         dispatcher = CollectingDispatcher()
         await action.run(dispatcher, tracker(text="traiter demande 1", channel=channel), {})  # type: ignore[arg-type]
         assert responses(dispatcher) == ["utter_staff_only"]
-    assert store.rows[1].handled_at is None
+    assert (await store.get(1)).handled_at is None
 
 
 STAFF = "U0LEA"
@@ -182,8 +178,7 @@ def staff(text: str = "", user: str = STAFF) -> Tracker:
     return tracker(text=text, channel="slack", user=user, direct_message=True)
 
 
-async def test_staff_list_shows_open_requests_oldest_first(staff_env: None) -> None:
-    store = InMemoryHandoffStore()
+async def test_staff_list_shows_open_requests_oldest_first(staff_env: None, store: SqliteHandoffs) -> None:
     first = await add(store, "Alice", NOW - timedelta(days=2))
     second = await add(store, "Bruno", NOW - timedelta(days=1))
     handled = await add(store, "Chloe", NOW)
@@ -200,20 +195,20 @@ async def test_staff_list_shows_open_requests_oldest_first(staff_env: None) -> N
     assert "reçue sur Slack" in text and "pas encore arrivée sur Slack" in text
 
 
-async def test_staff_list_when_everything_is_handled(staff_env: None) -> None:
+async def test_staff_list_when_everything_is_handled(staff_env: None, store: SqliteHandoffs) -> None:
     dispatcher = CollectingDispatcher()
-    await ActionStaffListHandoffs(InMemoryHandoffStore()).run(dispatcher, staff(), {})
+    await ActionStaffListHandoffs(store).run(dispatcher, staff(), {})
     assert "Aucune demande" in dispatcher.messages[0]["text"]
 
 
-async def test_staff_mark_handled_records_who_and_when(staff_env: None) -> None:
-    store = InMemoryHandoffStore()
+async def test_staff_mark_handled_records_who_and_when(staff_env: None, store: SqliteHandoffs) -> None:
     request_id = await add(store, "Jeanne", NOW)
     action = ActionStaffMarkHandled(store, clock=lambda: NOW)
     dispatcher = CollectingDispatcher()
     await action.run(dispatcher, staff(f"traiter demande {request_id}"), {})
     assert "est traitée" in dispatcher.messages[0]["text"]
-    assert (store.rows[request_id].handled_by, store.rows[request_id].handled_at) == ("U0LEA", NOW)
+    row = await store.get(request_id)
+    assert (row.handled_by, row.handled_at) == ("U0LEA", NOW)
     again = CollectingDispatcher()
     await action.run(again, staff(f"demande {request_id} traitée"), {})
     assert "déjà traitée" in again.messages[0]["text"]
@@ -225,8 +220,7 @@ async def test_staff_mark_handled_records_who_and_when(staff_env: None) -> None:
     assert "numéro" in vague.messages[0]["text"]
 
 
-async def test_staff_allow_list(staff_env: None) -> None:
-    store = InMemoryHandoffStore()
+async def test_staff_allow_list(staff_env: None, store: SqliteHandoffs) -> None:
     await add(store, "Jeanne", NOW)
     refused = CollectingDispatcher()
     await ActionStaffListHandoffs(store).run(refused, staff(user="U0INTRUS"), {})
@@ -251,9 +245,9 @@ def test_request_number(text: Optional[str], number: Optional[int]) -> None:
     assert request_number(text) == number
 
 
-async def test_refusal_tells_how_long_the_conversation_is_kept(monkeypatch) -> None:
+async def test_refusal_tells_how_long_the_conversation_is_kept(monkeypatch: pytest.MonkeyPatch, store: SqliteHandoffs) -> None:
     """utter_handoff_not_stored says the retention of the conversation (issue 10, 6.1)."""
-    store, slack, loop = InMemoryHandoffStore(), FakeSlack(), FakeLoop()
+    slack, loop = FakeSlack(), FakeLoop()
     for value, expected in (("", 90), ("30", 30), ("zéro", 90)):
         monkeypatch.setenv("CONVERSATION_RETENTION_DAYS", value)
         dispatcher = CollectingDispatcher()

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-_ROOT = Path(__file__).resolve().parents[3]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-from actions.handoff.fields import (  # noqa: E402
+from actions.handoff.fields import (
     MAX_EMAIL_CHARS,
     check_consent,
     check_email,

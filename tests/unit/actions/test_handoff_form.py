@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
 
-_ROOT = Path(__file__).resolve().parents[3]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
+from actions.handoff.form import FORM_SLOTS, ValidateHandoffForm
 
-import yaml  # noqa: E402
-from rasa_sdk import Tracker  # noqa: E402
-from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
-
-from actions.handoff.form import FORM_SLOTS, ValidateHandoffForm  # noqa: E402
-
-DOMAIN_DRAFT = _ROOT / ".drafts" / "domain_handoff.yml"
+DOMAIN_DRAFT = Path(__file__).resolve().parents[3] / ".drafts" / "domain_handoff.yml"
 DOMAIN: Dict[str, Any] = {"forms": {"handoff_form": {"required_slots": list(FORM_SLOTS)}}}
 
 

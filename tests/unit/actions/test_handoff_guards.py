@@ -4,17 +4,11 @@ tests/integration/actions/test_handoff_idempotency.py)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-_ROOT = Path(__file__).resolve().parents[3]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
+from rasa_sdk import Tracker
 
-from rasa_sdk import Tracker  # noqa: E402
-
-from actions.handoff.guards import DailyLimits, submission_key  # noqa: E402
+from actions.handoff.guards import DailyLimits, submission_key
 
 
 def tracker(key: Optional[str], activated_at: Optional[float], sender: str = "rest:t1") -> Tracker:

@@ -1,4 +1,4 @@
-"""Unit tests for the hand-off outbox: a fake Slack that goes down and up, an in-memory store.
+"""Unit tests for the hand-off outbox: a fake Slack that goes down and up, the SQL repository on SQLite.
 
 Properties checked: a stored request is never lost (it stays pending until Slack takes it),
 and never posted twice (claims, history check after uncertain attempts).
@@ -7,20 +7,15 @@ and never posted twice (claims, history check after uncertain attempts).
 from __future__ import annotations
 
 import asyncio
-import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, AsyncIterator, Dict, List, Optional
 
 import pytest
+from handoff_fixtures import SqliteHandoffs, sample
 
-_ROOT = Path(__file__).resolve().parents[3]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-from actions.db.handoff_repository import InMemoryHandoffStore, NewHandoff  # noqa: E402
-from actions.handoff.message import METADATA_EVENT_TYPE, notification_text  # noqa: E402
-from actions.handoff.outbox import (  # noqa: E402
+from actions.handoff.message import METADATA_EVENT_TYPE, notification_text
+from actions.handoff.models import HandoffRequest
+from actions.handoff.outbox import (
     DB_ERROR,
     DELIVERED,
     FAILED,
@@ -28,9 +23,8 @@ from actions.handoff.outbox import (  # noqa: E402
     NOT_CLAIMED,
     Outbox,
     RetryPolicy,
-    view_of,
 )
-from actions.handoff.slack_api import SlackDeliveryError  # noqa: E402
+from actions.handoff.slack_api import SlackDeliveryError
 
 START = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
 POLICY = RetryPolicy(base_seconds=30, max_seconds=300, slack_timeout_seconds=45, margin_seconds=30)  # lease 120 s
@@ -95,8 +89,10 @@ def clock() -> Clock:
 
 
 @pytest.fixture()
-def store() -> InMemoryHandoffStore:
-    return InMemoryHandoffStore()
+async def store() -> AsyncIterator[SqliteHandoffs]:
+    handoffs = await SqliteHandoffs().open()
+    yield handoffs
+    await handoffs.close()
 
 
 @pytest.fixture()
@@ -105,22 +101,16 @@ def slack() -> FakeSlack:
 
 
 @pytest.fixture()
-def outbox(store: InMemoryHandoffStore, slack: FakeSlack, clock: Clock) -> Outbox:
+def outbox(store: SqliteHandoffs, slack: FakeSlack, clock: Clock) -> Outbox:
     return Outbox(store, slack, POLICY, clock)
 
 
-async def new_request(store: InMemoryHandoffStore, clock: Clock, name: str = "Jeanne Dupont") -> int:
-    async with store() as repo:
-        record = await repo.create(
-            NewHandoff(name, "Mairie de Saint-Aubin", "jeanne@saint-aubin.fr", "Peut-on candidater seuls ?", "socketio", "web-1"),
-            clock(),
-        )
-    return record.id
+async def new_request(store: SqliteHandoffs, clock: Clock, name: str = "Jeanne Dupont") -> int:
+    return (await store.add(sample(name), clock())).id
 
 
-async def record(store: InMemoryHandoffStore, request_id: int):
-    async with store() as repo:
-        return await repo.get(request_id)
+async def record(store: SqliteHandoffs, request_id: int) -> HandoffRequest:
+    return await store.get(request_id)
 
 
 async def test_delivered_at_once_when_slack_is_up(outbox: Outbox, store, slack: FakeSlack, clock: Clock) -> None:
@@ -218,7 +208,7 @@ async def test_history_refused_posts_again_rather_than_lose_the_request(
 
 
 async def test_crash_between_posting_and_recording_is_recovered_without_duplicate(
-    outbox: Outbox, store: InMemoryHandoffStore, slack: FakeSlack, clock: Clock
+    outbox: Outbox, store: SqliteHandoffs, slack: FakeSlack, clock: Clock
 ) -> None:
     request_id = await new_request(store, clock)
 
@@ -256,7 +246,7 @@ async def test_without_slack_configuration_requests_stay_pending(store, clock: C
     assert (await record(store, request_id)).delivery_status == "pending"
 
 
-async def test_database_down_is_reported_not_raised(outbox: Outbox, store: InMemoryHandoffStore, clock: Clock) -> None:
+async def test_database_down_is_reported_not_raised(outbox: Outbox, store: SqliteHandoffs, clock: Clock) -> None:
     request_id = await new_request(store, clock)
     store.available = False
     assert await outbox.deliver(request_id) == DB_ERROR
@@ -278,12 +268,10 @@ def test_retry_policy_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_user_text_cannot_ping_the_channel_or_fake_links(store, clock: Clock) -> None:
-    async with store() as repo:
-        row = await repo.create(
-            NewHandoff("<!channel> Jeanne", "A & B", "j@b.fr", "Voir <https://evil.example|urbact.eu> svp", None, None),
-            clock(),
-        )
-    text = notification_text(view_of(row))
+    row = await store.add(
+        HandoffRequest("<!channel> Jeanne", "A & B", "j@b.fr", "Voir <https://evil.example|urbact.eu> svp"), clock()
+    )
+    text = notification_text(row)
     assert "<!channel>" not in text and "&lt;!channel&gt;" in text
     assert "<https://evil" not in text
     assert "A &amp; B" in text

@@ -1,20 +1,14 @@
-"""AiohttpSlackPoster against a local Slack Web API stand-in (real HTTP, no Slack)."""
+"""SlackWebPoster (slack_sdk) against a local Slack Web API stand-in (real HTTP, no Slack)."""
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-_ROOT = Path(__file__).resolve().parents[3]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-from actions.handoff.slack_api import AiohttpSlackPoster, SlackConfig, SlackDeliveryError  # noqa: E402
-from tests.support.slack_standin import SlackStandIn, free_port  # noqa: E402
+from actions.handoff.slack_api import SlackConfig, SlackDeliveryError, SlackWebPoster
+from tests.support.slack_standin import SlackStandIn, free_port
 
 TOKEN = "xoxb-unit"
 
@@ -26,17 +20,17 @@ def standin() -> Iterator[SlackStandIn]:
 
 
 @pytest.fixture()
-def poster(standin: SlackStandIn) -> AiohttpSlackPoster:
+def poster(standin: SlackStandIn) -> SlackWebPoster:
     standin.clear()
     standin.available = True
     standin.delay_seconds = 0.0
-    return AiohttpSlackPoster(SlackConfig(TOKEN, "C0STAFF", standin.base_url, timeout=1.5))
+    return SlackWebPoster(SlackConfig(TOKEN, "C0STAFF", standin.base_url, timeout=1.5))
 
 
 METADATA = {"event_type": "urbact_handoff", "event_payload": {"request_id": 1, "token": "tok-1"}}
 
 
-async def test_post_sends_text_blocks_and_metadata_with_the_token(poster: AiohttpSlackPoster, standin: SlackStandIn) -> None:
+async def test_post_sends_text_blocks_and_metadata_with_the_token(poster: SlackWebPoster, standin: SlackStandIn) -> None:
     ts = await poster.post("Bonjour *équipe*", [{"type": "section"}], METADATA)
     [message] = standin.messages
     assert ts == message.ts and message.channel == "C0STAFF" and message.token == TOKEN
@@ -46,7 +40,7 @@ async def test_post_sends_text_blocks_and_metadata_with_the_token(poster: Aiohtt
     assert await poster.find_posted("other-token", oldest=0) is None
 
 
-async def test_slack_unavailable_is_retried_then_a_clear_failure(poster: AiohttpSlackPoster, standin: SlackStandIn) -> None:
+async def test_slack_unavailable_is_retried_then_a_clear_failure(poster: SlackWebPoster, standin: SlackStandIn) -> None:
     standin.available = False
     started = time.monotonic()
     with pytest.raises(SlackDeliveryError) as error:
@@ -57,7 +51,7 @@ async def test_slack_unavailable_is_retried_then_a_clear_failure(poster: Aiohttp
     assert standin.messages == []
 
 
-async def test_slow_slack_is_an_ambiguous_failure(poster: AiohttpSlackPoster, standin: SlackStandIn) -> None:
+async def test_slow_slack_is_an_ambiguous_failure(poster: SlackWebPoster, standin: SlackStandIn) -> None:
     standin.delay_seconds = 3
     started = time.monotonic()
     with pytest.raises(SlackDeliveryError) as error:
@@ -70,13 +64,13 @@ async def test_refusal_by_slack_is_not_retried(standin: SlackStandIn) -> None:
     standin.clear()
     standin.available = True
     standin.delay_seconds = 0.0
-    bad = AiohttpSlackPoster(SlackConfig("xoxb-wrong", "C0STAFF", standin.base_url, timeout=1.5))
+    bad = SlackWebPoster(SlackConfig("xoxb-wrong", "C0STAFF", standin.base_url, timeout=1.5))
     with pytest.raises(SlackDeliveryError) as error:
         await bad.post("x", [], METADATA)
     assert error.value.refused is True and "invalid_auth" in str(error.value)
 
 
-async def test_history_check_follows_the_pagination_cursor(poster: AiohttpSlackPoster, standin: SlackStandIn) -> None:
+async def test_history_check_follows_the_pagination_cursor(poster: SlackWebPoster, standin: SlackStandIn) -> None:
     ts = await poster.post("la demande", [], METADATA)
     for number in range(7):  # newer messages push it to the third page of three
         await poster.post(f"autre {number}", [], {"event_type": "x", "event_payload": {"token": f"t{number}"}})
@@ -88,7 +82,7 @@ async def test_history_check_follows_the_pagination_cursor(poster: AiohttpSlackP
 
 @pytest.mark.parametrize("code", ["invalid_auth", "channel_not_found", "not_in_channel", "token_revoked"])
 async def test_refusals_that_retrying_cannot_fix_are_permanent(
-    poster: AiohttpSlackPoster, standin: SlackStandIn, code: str
+    poster: SlackWebPoster, standin: SlackStandIn, code: str
 ) -> None:
     standin.refuse_with = code
     with pytest.raises(SlackDeliveryError) as error:
@@ -97,7 +91,7 @@ async def test_refusals_that_retrying_cannot_fix_are_permanent(
     assert error.value.ambiguous is False and code in str(error.value)
 
 
-async def test_other_refusals_are_not_permanent(poster: AiohttpSlackPoster, standin: SlackStandIn) -> None:
+async def test_other_refusals_are_not_permanent(poster: SlackWebPoster, standin: SlackStandIn) -> None:
     standin.refuse_with = "msg_too_long"
     with pytest.raises(SlackDeliveryError) as error:
         await poster.post("x", [], METADATA)
@@ -105,7 +99,7 @@ async def test_other_refusals_are_not_permanent(poster: AiohttpSlackPoster, stan
 
 
 async def test_nothing_listening_is_an_unambiguous_failure() -> None:
-    closed = AiohttpSlackPoster(SlackConfig(TOKEN, "C0STAFF", f"http://127.0.0.1:{free_port()}/api/", timeout=1))
+    closed = SlackWebPoster(SlackConfig(TOKEN, "C0STAFF", f"http://127.0.0.1:{free_port()}/api/", timeout=1))
     with pytest.raises(SlackDeliveryError) as error:
         await closed.post("x", [], METADATA)
     assert error.value.ambiguous is False

@@ -1,6 +1,6 @@
 """Staff commands fail closed, and user text shown to staff stays text.
 
-Real rasa_sdk Trackers and dispatcher, the in-memory hand-off store; the staff list is also
+Real rasa_sdk Trackers and dispatcher, the SQL hand-off repository on SQLite; the staff list is also
 passed through the Slack channel's own formatter (bot/channels/slack_text.to_mrkdwn, pure
 Python) to check what Slack would render.
 """
@@ -8,24 +8,18 @@ Python) to check what Slack would render.
 from __future__ import annotations
 
 import re
-import sys
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, AsyncIterator, Dict, List, Optional
 
 import pytest
+from handoff_fixtures import SqliteHandoffs
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
 
-_ROOT = Path(__file__).resolve().parents[3]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-from rasa_sdk import Tracker  # noqa: E402
-from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
-
-from actions.db.handoff_repository import InMemoryHandoffStore, NewHandoff  # noqa: E402
-from actions.handoff.message import HandoffView, notification_text  # noqa: E402
-from actions.handoff.staff import ActionStaffListHandoffs, ActionStaffMarkHandled  # noqa: E402
-from actions.handoff.staff_access import (  # noqa: E402
+from actions.handoff.message import notification_text
+from actions.handoff.models import HandoffRequest
+from actions.handoff.staff import ActionStaffListHandoffs, ActionStaffMarkHandled
+from actions.handoff.staff_access import (
     ALLOWED,
     DISABLED,
     DISABLED_TEXT,
@@ -35,7 +29,8 @@ from actions.handoff.staff_access import (  # noqa: E402
     WRONG_PLACE_TEXT,
     check_staff,
 )
-from bot.channels.slack_text import to_mrkdwn  # noqa: E402
+from bot.channels.slack_text import to_mrkdwn
+from tests.conftest import build_tracker
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)
 ENV = {"SLACK_STAFF_USER_IDS": "U0LEA,U0MARC", "SLACK_STAFF_CHANNEL": "C0STAFF"}
@@ -46,9 +41,14 @@ def tracker(
     text: str = "demandes en attente",
     **metadata: Any,
 ) -> Tracker:
-    latest = {"intent": {"name": "staff"}, "text": text, "entities": [], "metadata": metadata}
-    events = [{"event": "user", "text": text, "input_channel": channel, "metadata": metadata}]
-    return Tracker("U0LEA", {}, latest, events, False, None, {}, "action_listen")
+    return build_tracker("staff", text=text, sender="U0LEA", metadata=metadata, channel=channel)
+
+
+@pytest.fixture()
+async def store() -> AsyncIterator[SqliteHandoffs]:
+    handoffs = await SqliteHandoffs().open()
+    yield handoffs
+    await handoffs.close()
 
 
 @pytest.mark.parametrize(
@@ -82,36 +82,36 @@ def texts(dispatcher: CollectingDispatcher) -> List[str]:
     return [m.get("response") or m.get("text") or "" for m in dispatcher.messages]
 
 
-async def store_with(name: str, organisation: str, email: str, question: str) -> InMemoryHandoffStore:
-    store = InMemoryHandoffStore()
-    async with store() as repo:
-        await repo.create(NewHandoff(name, organisation, email, question), NOW)
+async def store_with(
+    store: SqliteHandoffs, name: str, organisation: str, email: str, question: str
+) -> SqliteHandoffs:
+    await store.add(HandoffRequest(name, organisation, email, question), NOW)
     return store
 
 
-async def test_without_allow_list_the_commands_are_off_and_say_so(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_without_allow_list_the_commands_are_off_and_say_so(monkeypatch: pytest.MonkeyPatch, store: SqliteHandoffs) -> None:
     monkeypatch.delenv("SLACK_STAFF_USER_IDS", raising=False)
     monkeypatch.setenv("SLACK_STAFF_CHANNEL", "C0STAFF")
-    store = await store_with("Jeanne", "Ville", "j@ville.fr", "Une question assez longue ?")
+    store = await store_with(store, "Jeanne", "Ville", "j@ville.fr", "Une question assez longue ?")
     for action in (ActionStaffListHandoffs(store), ActionStaffMarkHandled(store)):
         dispatcher = CollectingDispatcher()
         await action.run(dispatcher, tracker(text="traiter demande 1", user="U0LEA", out_channel="C0STAFF"), {})
         assert texts(dispatcher) == [DISABLED_TEXT]
         assert "Jeanne" not in texts(dispatcher)[0]
     assert "désactivées" in DISABLED_TEXT and "SLACK_STAFF_USER_IDS" in DISABLED_TEXT
-    assert store.rows[1].handled_at is None
+    assert (await store.get(1)).handled_at is None
 
 
-async def test_guest_and_wrong_channel_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_guest_and_wrong_channel_are_refused(monkeypatch: pytest.MonkeyPatch, store: SqliteHandoffs) -> None:
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
-    store = await store_with("Jeanne", "Ville", "j@ville.fr", "Une question assez longue ?")
+    store = await store_with(store, "Jeanne", "Ville", "j@ville.fr", "Une question assez longue ?")
     guest, elsewhere = CollectingDispatcher(), CollectingDispatcher()
     await ActionStaffMarkHandled(store).run(guest, tracker(text="traiter demande 1", user="U0GUEST", direct_message=True), {})
     await ActionStaffListHandoffs(store).run(elsewhere, tracker(user="U0LEA", out_channel="C0GENERAL"), {})
     assert texts(guest) == ["utter_staff_only"]
     assert texts(elsewhere) == [WRONG_PLACE_TEXT]
-    assert store.rows[1].handled_at is None
+    assert (await store.get(1)).handled_at is None
 
 
 # --------------------------------------------------------------------------- user text
@@ -127,11 +127,11 @@ def links(mrkdwn: str) -> List[str]:
     return re.findall(r"<[^<>]*>", mrkdwn)
 
 
-async def test_staff_list_shows_user_text_as_text(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_staff_list_shows_user_text_as_text(monkeypatch: pytest.MonkeyPatch, store: SqliteHandoffs) -> None:
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
     store = await store_with(
-        "[Cliquez](https://evil.example) Jean", "<https://evil.example|Mairie>", "a@b.fr", HOSTILE_QUESTION
+        store,        "[Cliquez](https://evil.example) Jean", "<https://evil.example|Mairie>", "a@b.fr", HOSTILE_QUESTION
     )
     dispatcher = CollectingDispatcher()
     await ActionStaffListHandoffs(store).run(dispatcher, tracker(user="U0LEA", direct_message=True), {})
@@ -142,28 +142,26 @@ async def test_staff_list_shows_user_text_as_text(monkeypatch: pytest.MonkeyPatc
     assert "\u202e" not in shown and "\u202c" not in shown
 
 
-async def test_mark_handled_reply_shows_the_name_as_text(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_mark_handled_reply_shows_the_name_as_text(monkeypatch: pytest.MonkeyPatch, store: SqliteHandoffs) -> None:
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
-    store = await store_with("[Jean](https://evil.example)", "Ville", "a@b.fr", "Une question assez longue ?")
+    store = await store_with(store, "[Jean](https://evil.example)", "Ville", "a@b.fr", "Une question assez longue ?")
     dispatcher = CollectingDispatcher()
     await ActionStaffMarkHandled(store).run(dispatcher, tracker(text="traiter demande 1", user="U0LEA", direct_message=True), {})
     assert links(to_mrkdwn(dispatcher.messages[0]["text"])) == []
-    assert store.rows[1].handled_by == "U0LEA"
+    assert (await store.get(1)).handled_by == "U0LEA"
 
 
 def test_notification_escapes_every_user_field() -> None:
-    view = HandoffView(
-        id=7,
+    request = HandoffRequest(
         name="<!here> [Jean](https://evil.example)",
         organisation="<https://evil.example|Mairie> & \u2066Co\u2069",
         email="a@b.fr",
         question=HOSTILE_QUESTION,
         source_channel="<!channel>",
-        created_at=NOW,
-        delivery_token="t",
     )
-    text = notification_text(view)
+    request.id, request.created_at, request.delivery_token = 7, NOW, "t"
+    text = notification_text(request)
     assert links(text) == []
     assert "](" not in text
     assert "&amp; Co" in text

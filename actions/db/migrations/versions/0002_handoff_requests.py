@@ -1,4 +1,4 @@
-"""Hand-off requests passed on to the national contact point (actions/db/handoff_models.py).
+"""Hand-off requests passed on to the national contact point (actions/handoff/models.py).
 
 Table: handoff_requests (one row per request the user agreed to store; delivery to Slack
 as an outbox, see actions/handoff/outbox.py). Works on SQLite and PostgreSQL.

@@ -3,9 +3,9 @@
 Runs with the action-server environment (never imports rasa):
 
     make purge-handoffs                                       # handled > HANDOFF_RETENTION_DAYS ago
-    .venv-actions/bin/python -m bot.ops.purge_handoffs --older-than-days 90
-    .venv-actions/bin/python -m bot.ops.purge_handoffs --email jeanne@ville.fr   # right to erasure
-    .venv-actions/bin/python -m bot.ops.purge_handoffs --email jeanne@ville.fr --print-conversation-ids
+    .venv-actions/bin/python -m actions.ops.purge_handoffs --older-than-days 90
+    .venv-actions/bin/python -m actions.ops.purge_handoffs --email jeanne@ville.fr   # right to erasure
+    .venv-actions/bin/python -m actions.ops.purge_handoffs --email jeanne@ville.fr --print-conversation-ids
     add --dry-run to count without deleting
 
 `make erase-person EMAIL=...` runs `--print-conversation-ids` (the conversation ids of the
@@ -31,31 +31,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
 from datetime import datetime, timedelta, timezone
 from typing import Optional, Sequence
 
 from actions.db.engine import create_engine, safe_url
-from actions.db.handoff_repository import SqlHandoffRepositoryFactory
-from actions.db.repositories import RepositoryError
-from actions.handoff.slack_api import AiohttpSlackPoster, SlackConfig, SlackDeliveryError
+from actions.db.errors import RepositoryError
+from actions.handoff.repository import SqlHandoffRepository, SqlHandoffRepositoryFactory
+from actions.handoff.slack_api import SlackConfig, SlackDeliveryError, SlackWebPoster
+from common import settings
+from common.settings import SettingError
 
-DEFAULT_RETENTION_DAYS = 180
-logger = logging.getLogger("bot.ops.purge_handoffs")
+logger = logging.getLogger("actions.ops.purge_handoffs")
 
 
 def retention_days_from_env() -> int:
-    raw = os.environ.get("HANDOFF_RETENTION_DAYS", "").strip()
-    if not raw:
-        return DEFAULT_RETENTION_DAYS
+    """HANDOFF_RETENTION_DAYS, or SystemExit with the French reason when it is not a number of days."""
     try:
-        days = int(raw)
-    except ValueError:
-        raise SystemExit(f"HANDOFF_RETENTION_DAYS doit être un nombre de jours entier (reçu : {raw!r}).")
-    if days < 0:
-        raise SystemExit("HANDOFF_RETENTION_DAYS ne peut pas être négatif.")
-    return days
+        return settings.HANDOFF_RETENTION_DAYS.require()
+    except SettingError as error:
+        raise SystemExit(str(error)) from None
 
 
 async def purge(
@@ -68,29 +63,20 @@ async def purge(
 ) -> int:
     engine = create_engine(url)
     repositories = SqlHandoffRepositoryFactory(engine)
-    verb = "à supprimer" if dry_run else "supprimée(s)"
     try:
         async with repositories() as repo:
-            if email is not None:
-                requests = await repo.requests_of_email(email)
-                if print_conversation_ids:
-                    for conversation_id in sorted({r.conversation_id for r in requests if r.conversation_id}):
-                        print(conversation_id)
-                    return 0
-                posted = [r for r in requests if r.slack_ts]
-                if posted and not dry_run:
-                    code = await delete_slack_messages([r.slack_ts for r in posted if r.slack_ts])
-                    if code:
-                        return code
-                count = await repo.delete_by_email(email, dry_run=dry_run)
-                print(f"{count} demande(s) de cette adresse {verb} ; {len(posted)} message(s) Slack "
-                      f"{'à supprimer' if dry_run else 'supprimé(s)'}.")
-            else:
+            if email is None:
                 days = older_than_days if older_than_days is not None else retention_days_from_env()
-                cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=days)
-                count = await repo.delete_handled_before(cutoff, dry_run=dry_run)
-                print(f"{count} demande(s) traitée(s) avant le {cutoff:%Y-%m-%d %H:%M} UTC {verb} "
-                      f"(conservation : {days} jours).")
+                count = await purge_by_age(repo, days, dry_run, now or datetime.now(timezone.utc))
+            elif print_conversation_ids:
+                requests = await repo.requests_of_email(email)
+                for conversation_id in sorted({r.conversation_id for r in requests if r.conversation_id}):
+                    print(conversation_id)
+                return 0
+            else:
+                code, count = await erase_person(repo, email, dry_run)
+                if code:
+                    return code
         logger.info("purge_handoffs: %d request(s) %s (%s)", count,
                     "counted" if dry_run else "deleted", "email" if email else "retention")
         return 0
@@ -101,6 +87,33 @@ async def purge(
         await engine.dispose()
 
 
+def _verb(dry_run: bool) -> str:
+    return "à supprimer" if dry_run else "supprimée(s)"
+
+
+async def purge_by_age(repo: SqlHandoffRepository, days: int, dry_run: bool, now: datetime) -> int:
+    """Requests handled more than `days` days ago; prints the count."""
+    cutoff = now - timedelta(days=days)
+    count = await repo.delete_handled_before(cutoff, dry_run=dry_run)
+    print(f"{count} demande(s) traitée(s) avant le {cutoff:%Y-%m-%d %H:%M} UTC {_verb(dry_run)} "
+          f"(conservation : {days} jours).")
+    return count
+
+
+async def erase_person(repo: SqlHandoffRepository, email: str, dry_run: bool) -> tuple[int, int]:
+    """Every request of this address, after its Slack messages; (exit code, count)."""
+    requests = await repo.requests_of_email(email)
+    posted = [r.slack_ts for r in requests if r.slack_ts]
+    if posted and not dry_run:
+        code = await delete_slack_messages(posted)
+        if code:
+            return code, 0
+    count = await repo.delete_by_email(email, dry_run=dry_run)
+    print(f"{count} demande(s) de cette adresse {_verb(dry_run)} ; {len(posted)} message(s) Slack "
+          f"{'à supprimer' if dry_run else 'supprimé(s)'}.")
+    return 0, count
+
+
 async def delete_slack_messages(timestamps: Sequence[str]) -> int:
     """chat.delete of each message in the staff channel; 0 when all are gone, 3 otherwise."""
     config = SlackConfig.from_env()
@@ -109,7 +122,7 @@ async def delete_slack_messages(timestamps: Sequence[str]) -> int:
               "SLACK_STAFF_CHANNEL ne sont pas définis : rien n'est supprimé (sinon les messages "
               "Slack resteraient sans trace).", file=sys.stderr)
         return 3
-    poster = AiohttpSlackPoster(config)
+    poster = SlackWebPoster(config)
     for ts in timestamps:
         try:
             await poster.delete(ts)
