@@ -49,10 +49,6 @@ def check_message(value: Any) -> str:
     return _CONTROL.sub(" ", value)
 
 
-def optional_metadata(value: Any) -> Optional[dict]:
-    return value if isinstance(value, dict) else None
-
-
 def nesting_deeper_than(value: Any, max_depth: int) -> bool:
     """True when dicts and lists nest deeper than `max_depth` (iterative: no RecursionError)."""
     stack = [(value, 1)]

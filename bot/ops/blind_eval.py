@@ -153,13 +153,14 @@ def summarise(results: Sequence[TurnResult]) -> Dict[str, Any]:
 def nlu_views(model: Path, texts: Sequence[str]) -> Dict[str, Dict[str, Any]]:
     """What the NLU understood of each text (for the miss report of the working set)."""
     import asyncio
-
-    from rasa.core.agent import Agent
-
     import logging
 
     import structlog
+    from rasa.core.agent import Agent
 
+    from bot.start import prepare
+
+    prepare()  # our fixes of Rasa, as in every Rasa process of the project
     logging.getLogger("rasa").setLevel(logging.WARNING)
     # Rasa's structured log would print every parsed message at debug level.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
