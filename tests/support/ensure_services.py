@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 from contextlib import ExitStack
-from typing import Dict, List
+from typing import Any, Callable, Dict, List
 
 from tests.support.throwaway_services import ThrowawayPostgres, ThrowawayRedis, answers
 
@@ -43,30 +43,36 @@ def _postgres_installed() -> bool:
     return bool(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
 
 
+def _serving_port(
+    stack: ExitStack, label: str, port: int, package: str, installed: Callable[[], bool], start: Callable[[], Any]
+) -> int:
+    """`port` when a server answers there, else the port of a throwaway one (stopped with `stack`)."""
+    if answers(port):
+        return port
+    _install(package, installed())
+    server = start()
+    stack.callback(server.close)
+    print(f"{label} did not answer on 127.0.0.1:{port}: "
+          f"a throwaway one serves the tests on port {server.port}", flush=True)
+    return int(server.port)
+
+
+def _redis_installed() -> bool:
+    return shutil.which("redis-server") is not None or os.path.exists("/usr/bin/redis-server")
+
+
 def services_env(stack: ExitStack) -> Dict[str, str]:
     """Environment naming the servers to test against, starting the missing ones."""
-    env: Dict[str, str] = {}
-    pg_port = int(os.environ.get("TEST_POSTGRES_PORT") or POSTGRES_PORT)
-    if not answers(pg_port):
-        _install("postgresql", _postgres_installed())
-        postgres = ThrowawayPostgres()
-        stack.callback(postgres.close)
-        print(f"PostgreSQL did not answer on 127.0.0.1:{pg_port}: "
-              f"a throwaway one serves the tests on port {postgres.port}", flush=True)
-        pg_port = postgres.port
-    env["TEST_POSTGRES_PORT"] = str(pg_port)
-    env["TEST_POSTGRES_ADMIN_URL"] = f"postgresql://postgres@127.0.0.1:{pg_port}/postgres"
-    env["TEST_POSTGRES_URL"] = f"postgresql+asyncpg://postgres@127.0.0.1:{pg_port}/postgres"
-    redis_port = int(os.environ.get("TEST_REDIS_PORT") or REDIS_PORT)
-    if not answers(redis_port):
-        _install("redis-server", shutil.which("redis-server") is not None or os.path.exists("/usr/bin/redis-server"))
-        redis = ThrowawayRedis()
-        stack.callback(redis.close)
-        print(f"Redis did not answer on 127.0.0.1:{redis_port}: "
-              f"a throwaway one serves the tests on port {redis.port}", flush=True)
-        redis_port = redis.port
-    env["TEST_REDIS_PORT"] = str(redis_port)
-    return env
+    pg_port = _serving_port(stack, "PostgreSQL", int(os.environ.get("TEST_POSTGRES_PORT") or POSTGRES_PORT),
+                            "postgresql", _postgres_installed, ThrowawayPostgres)
+    redis_port = _serving_port(stack, "Redis", int(os.environ.get("TEST_REDIS_PORT") or REDIS_PORT),
+                               "redis-server", _redis_installed, ThrowawayRedis)
+    return {
+        "TEST_POSTGRES_PORT": str(pg_port),
+        "TEST_POSTGRES_ADMIN_URL": f"postgresql://postgres@127.0.0.1:{pg_port}/postgres",
+        "TEST_POSTGRES_URL": f"postgresql+asyncpg://postgres@127.0.0.1:{pg_port}/postgres",
+        "TEST_REDIS_PORT": str(redis_port),
+    }
 
 
 def main(argv: List[str]) -> int:
