@@ -24,9 +24,9 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.db.errors import RepositoryUnavailable
-from actions.kb.repository import RepositoryFactory, SqlRepository, default_repository_factory
 from actions.kb.formatting import NETWORKS_URL
 from actions.kb.normalize import Normalizer
+from actions.kb.repository import RepositoryFactory, SqlRepository, default_repository_factory
 from common import settings
 
 logger = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ from typing import Any
 from rasa_sdk.events import FollowupAction
 
 from actions.kb.action import Context, DatabaseAction
-from common.text import fold
 from actions.kb.formatting import FRANCE_URL, GET_INVOLVED_URL, button, country_name, in_country
 from actions.kb.normalize import country_resolver
+from common.text import fold
 
 Events = list[dict[str, Any]]
 _COUNTRIES = country_resolver()

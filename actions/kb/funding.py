@@ -10,9 +10,6 @@ from typing import Any, Callable, Optional
 
 from actions.kb.action import Context, DatabaseAction
 from actions.kb.call_match import best_call, calls_of_year, programme_in
-from actions.kb.models import FundingCall
-from actions.kb.repository import RepositoryFactory
-from actions.kb.vocab import PAGE_SIZE
 from actions.kb.formatting import (
     FRANCE_URL,
     GET_INVOLVED_URL,
@@ -22,6 +19,9 @@ from actions.kb.formatting import (
     plural,
     remaining_line,
 )
+from actions.kb.models import FundingCall
+from actions.kb.repository import RepositoryFactory
+from actions.kb.vocab import PAGE_SIZE
 
 Clock = Callable[[], date]
 Events = list[dict[str, Any]]
@@ -156,8 +156,8 @@ class ActionLastCall(_FundingAction):
             last = [c for c in last if c.name.startswith(programme + " ")] or last
         open_now = await ctx.repo.open_calls(today, kind="urbact")
         lines: list[str] = []
-        if last and last[0].closes_on:
-            call = last[0]
+        call = last[0] if last else None
+        if call and call.closes_on:
             opened = f", ouvert le {fr_date(call.opens_on)}" if call.opens_on else ""
             lines.append(
                 f"Le dernier appel URBACT clos est « {call.name} » : il a fermé le "

@@ -11,9 +11,10 @@ import json
 import os
 from collections import OrderedDict
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from actions.kb.loader import KnowledgeBase
+from actions.kb.models import City, Network
 from actions.kb.vocab import COUNTRIES
 from common import settings
 
@@ -59,7 +60,8 @@ def build_lookups(kb: KnowledgeBase) -> str:
 
     synonyms: dict[str, str] = {}  # alias (casefolded) -> canonical
     blocks_syn: list[tuple[str, list[str]]] = []
-    for rows in (kb.networks, kb.cities):
+    named: tuple[Sequence[Network | City], ...] = (kb.networks, kb.cities)
+    for rows in named:
         for row in sorted(rows, key=lambda r: r.name.casefold()):
             aliases = []
             for alias in row.aliases:

@@ -10,22 +10,19 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, Final, Optional
+from typing import Any, Final, Optional, Sequence
 
 from rasa_sdk.events import SlotSet
 
 from actions.kb.action import Context, DatabaseAction
 from actions.kb.closest_network import closest
-from actions.kb.models import City, Network
-from actions.kb.repository import NetworkQuery
-from actions.kb.vocab import NETWORK_TYPES, PAGE_SIZE
 from actions.kb.formatting import (
     NETWORKS_URL,
     button,
     country_name,
     de,
-    in_country,
     fr_join,
+    in_country,
     kind_label,
     more_button,
     network_line,
@@ -35,7 +32,10 @@ from actions.kb.formatting import (
     remaining_line,
     type_label,
 )
+from actions.kb.models import City, Network
 from actions.kb.normalize import Resolution, parse_offset, residual_name
+from actions.kb.repository import NetworkQuery
+from actions.kb.vocab import NETWORK_TYPES, PAGE_SIZE
 from common.text import fold
 
 logger = logging.getLogger(__name__)
@@ -321,7 +321,7 @@ MAX_COMPARED: Final[int] = 60
 
 
 async def closest_hidden(
-    ctx: Context, filters: dict[str, Any], results: list[Network], shown: list[Network]
+    ctx: Context, filters: dict[str, Any], results: Sequence[Network], shown: Sequence[Network]
 ) -> Optional[Network]:
     """For a theme search longer than a page: the network beyond the first page whose name
     and description are closest to the person's words, if one clearly is."""

@@ -302,27 +302,24 @@ class Normalizer:
             return self.resolve_programme(value)
         if entity == "year":
             return self.resolve_year(value)
-        resolver = {
-            "network": self.networks,
-            "city": self.cities,
-            "theme": self.themes,
-            "country": self.countries,
-            "network_type": self.network_types,
-        }.get(entity)
+        resolver = self._resolver(entity)
         if resolver is None:
             return Resolution("invalid")
         return resolver.resolve(value)
 
-    def label(self, entity: str, key: str) -> Optional[str]:
-        if entity in ("programme", "year"):
-            return key
-        resolver = {
+    def _resolver(self, entity: str) -> Optional[Resolver]:
+        return {
             "network": self.networks,
             "city": self.cities,
             "theme": self.themes,
             "country": self.countries,
             "network_type": self.network_types,
         }.get(entity)
+
+    def label(self, entity: str, key: str) -> Optional[str]:
+        if entity in ("programme", "year"):
+            return key
+        resolver = self._resolver(entity)
         return resolver.label(key) if resolver else None
 
     def is_known(self, entity: str, key: Any) -> bool:

@@ -20,7 +20,6 @@ from sqlalchemy.orm import selectinload
 
 from actions.db.engine import create_engine, create_sessionmaker, database_url
 from actions.db.migrate import upgrade_to_head
-
 from actions.kb.loader import KnowledgeBase
 from actions.kb.models import City, ContactPoint, FundingCall, Membership, Network, Theme
 
@@ -156,11 +155,11 @@ class _Sync:
         await self.session.flush()
         for key, record in wanted.items():
             values = _values(record)
-            obj = existing.get(key)
-            if obj is None:
+            current = existing.get(key)
+            if current is None:
                 self.session.add(Membership(network=networks[key[0]], city=cities[key[1]], **values))
                 changes.added.append(f"{key[0]}/{key[1]}")
-            elif _apply(obj, values):
+            elif _apply(current, values):
                 changes.updated.append(f"{key[0]}/{key[1]}")
         await self.session.flush()
 

@@ -15,9 +15,8 @@ import uuid
 from pathlib import Path
 from typing import Iterator
 
-import pytest
-
 import asyncpg
+import pytest
 from sqlalchemy.engine import make_url
 
 from actions.kb.loader import KnowledgeBase, load_knowledge_base

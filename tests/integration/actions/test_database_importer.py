@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
-from database_integration_helpers import DATA_DIR, db_url, kb, postgres_database  # noqa: F401
+from database_integration_helpers import DATA_DIR
 from sqlalchemy import func, inspect, select, text
 
+from actions.db.engine import create_engine
 from actions.db.migrate import alembic_config, upgrade_to_head
 from actions.kb import sync as sync_module
-from actions.db.engine import create_engine
 from actions.kb.loader import load_knowledge_base
 from actions.kb.models import City, FundingCall, Membership, Network, Theme, network_themes
 from actions.ops import import_data

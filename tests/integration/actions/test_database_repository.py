@@ -10,19 +10,18 @@ from typing import Any, AsyncIterator
 
 import pytest
 import pytest_asyncio
-from database_integration_helpers import db_url, kb, postgres_database  # noqa: F401
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text
 
-from actions.kb.action import DB_UNAVAILABLE_TEXT
 from actions.db.engine import create_engine
 from actions.db.errors import RepositoryTimeout, RepositoryUnavailable
-from actions.kb.models import City, Network, Record
-from actions.kb.repository import NetworkQuery, SqlRepository, SqlRepositoryFactory
+from actions.kb.action import DB_UNAVAILABLE_TEXT
 from actions.kb.funding import ActionOpenCalls
+from actions.kb.models import City, Network, Record
 from actions.kb.networks import ActionCityNetworks, ActionSearchNetworks
+from actions.kb.repository import NetworkQuery, SqlRepository, SqlRepositoryFactory
 from actions.ops import import_data
 from tests.conftest import build_tracker
 

@@ -8,9 +8,9 @@ from typing import Callable
 
 import pytest
 
+from actions.db.errors import RepositoryTimeout
 from actions.kb.action import DB_UNAVAILABLE_TEXT
 from actions.kb.contacts import ActionContactPoint
-from actions.db.errors import RepositoryTimeout
 from actions.kb.funding import ActionImplementationFunding, ActionLastCall, ActionOpenCalls
 
 pytestmark = pytest.mark.asyncio

@@ -8,9 +8,8 @@ import re
 
 import pytest
 
-from actions.kb.action import DB_UNAVAILABLE_TEXT
 from actions.db.errors import RepositoryTimeout, RepositoryUnavailable
-from actions.kb.repository import SqlRepository
+from actions.kb.action import DB_UNAVAILABLE_TEXT
 from actions.kb.networks import (
     ActionCityNetworks,
     ActionInform,
@@ -19,6 +18,7 @@ from actions.kb.networks import (
     ActionNetworkPartners,
     ActionSearchNetworks,
 )
+from actions.kb.repository import SqlRepository
 
 pytestmark = pytest.mark.asyncio
 

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from actions.db.engine import create_engine
-from actions.kb.repository import SqlRepositoryFactory
 from actions.kb.normalize import Normalizer, clean_value, parse_offset, parse_year
+from actions.kb.repository import SqlRepositoryFactory
 
 
 async def read_normalizer(url: str) -> Normalizer:

@@ -8,7 +8,6 @@ from actions.kb.networks import ActionCityNetworks, ActionNetworkDetails
 from actions.kb.normalize import residual_name
 
 
-
 @pytest.mark.parametrize(
     "text, expected",
     [

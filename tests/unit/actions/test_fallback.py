@@ -6,8 +6,6 @@ import asyncio
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 import pytest
-
-
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 

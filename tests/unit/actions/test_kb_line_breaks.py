@@ -14,7 +14,6 @@ from typing import Dict
 
 import pytest
 
-
 from actions.kb.loader import DataValidationError, load_knowledge_base
 from actions.kb.lookups import build_lookups
 

@@ -7,8 +7,6 @@ import math
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
-
-
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
