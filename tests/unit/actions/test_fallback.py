@@ -46,7 +46,7 @@ RANKING = [
 ]
 
 
-def make_tracker(
+def fallback_tracker(
     ranking: Optional[List[Any]], failed: Any = None, quiz_active: Any = None
 ) -> Tracker:
     return build_tracker(
@@ -60,7 +60,7 @@ def run(
 ) -> Tuple[Dict[str, Any], float]:
     dispatcher = CollectingDispatcher()
     events = asyncio.run(
-        ActionRephrase().run(dispatcher, make_tracker(ranking, failed, quiz_active), {})
+        ActionRephrase().run(dispatcher, fallback_tracker(ranking, failed, quiz_active), {})
     )
     assert len(dispatcher.messages) == 1
     assert len(events) == 1 and events[0]["event"] == "slot"
@@ -193,7 +193,7 @@ def test_action_name() -> None:
 
 
 def guess_run(candidates: List[Dict[str, Any]], responses: Dict[str, Any]) -> Tuple[CollectingDispatcher, list]:
-    tracker = make_tracker(RANKING)
+    tracker = fallback_tracker(RANKING)
     tracker.latest_message["answer_search"] = {"rescued": False, "candidates": candidates}
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ActionRephrase().run(dispatcher, tracker, {"responses": responses}))
@@ -227,7 +227,7 @@ def test_no_guess_when_the_match_is_weak_or_has_no_fixed_answer() -> None:
 
 def test_forged_answer_search_data_is_ignored() -> None:
     for forged in ([{"name": 3, "score": "x"}], "nonsense", [None]):
-        tracker = make_tracker(RANKING)
+        tracker = fallback_tracker(RANKING)
         tracker.latest_message["answer_search"] = {"candidates": forged}
         dispatcher = CollectingDispatcher()
         asyncio.run(ActionRephrase().run(dispatcher, tracker, {"responses": {"utter_greet": []}}))

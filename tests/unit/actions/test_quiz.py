@@ -29,7 +29,7 @@ Slots = Dict[str, Any]
 Messages = List[Dict[str, Any]]
 
 
-def make_tracker(slots: Slots, intent: str = INTOX, text: str = "intox") -> Tracker:
+def quiz_tracker(slots: Slots, intent: str = INTOX, text: str = "intox") -> Tracker:
     ranking = [{"name": intent, "confidence": 0.98}]
     return build_tracker(intent, text=text, confidence=0.98, ranking=ranking, slots=slots)
 
@@ -37,7 +37,7 @@ def make_tracker(slots: Slots, intent: str = INTOX, text: str = "intox") -> Trac
 def run(action: Action, slots: Slots, intent: str = INTOX) -> Tuple[Messages, Slots, List[Dict]]:
     """Runs an action; returns its messages, the slots after its SlotSet events, the events."""
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, make_tracker(slots, intent), {}))
+    events = asyncio.run(action.run(dispatcher, quiz_tracker(slots, intent), {}))
     new_slots = dict(slots)
     for event in events:
         assert event["event"] == "slot", event
