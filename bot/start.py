@@ -19,6 +19,7 @@ KNOWN_NOISY_PACKAGES = (
     "jax",
     "keras",
     "matplotlib",
+    "packaging",
     "pkg_resources",
     "rasa",
     "sanic",
