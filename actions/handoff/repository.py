@@ -19,6 +19,7 @@ attempt's state (they return False, and change nothing).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
 from dataclasses import dataclass, replace
@@ -327,13 +328,11 @@ class SqlHandoffRepositoryFactory(engine_mod.UnitOfWorkFactory[SqlHandoffReposit
         super().__init__(engine, SqlHandoffRepository, timeout)
 
 
-_default_factory: Optional[SqlHandoffRepositoryFactory] = None
+@functools.lru_cache(maxsize=1)
+def _units_of(engine: AsyncEngine) -> SqlHandoffRepositoryFactory:
+    return SqlHandoffRepositoryFactory(engine)
 
 
 def default_handoff_repository_factory() -> AsyncContextManager[SqlHandoffRepository]:
     """Unit of work on the hand-off requests (DATABASE_URL; the engine is shared by the action server)."""
-    global _default_factory
-    engine = engine_mod.shared_engine()
-    if _default_factory is None or _default_factory.engine is not engine:
-        _default_factory = SqlHandoffRepositoryFactory(engine)
-    return _default_factory()
+    return _units_of(engine_mod.shared_engine())()

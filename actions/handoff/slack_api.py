@@ -136,7 +136,7 @@ class WithinDeadline(AsyncRetryHandler):
             retryable = isinstance(error, aiohttp.ClientConnectorError)
         else:
             retryable = response is not None and response.status_code in (429, 503)
-        return retryable and time.monotonic() + self._pause(response) < _call_deadline.get()
+        return retryable and time.monotonic() + self._pause(response) < _call_deadline.get(0.0)
 
     async def prepare_for_next_attempt_async(
         self, *, state: RetryState, response: Optional[HttpResponse] = None, **_: Any
