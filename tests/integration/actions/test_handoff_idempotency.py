@@ -26,6 +26,7 @@ from actions.handoff.models import HandoffRequest
 from actions.handoff.outbox import Outbox, RetryPolicy
 from actions.handoff.repository import SqlHandoffRepositoryFactory
 from actions.handoff.submit import ActionSubmitHandoff
+from tests.conftest import build_tracker
 
 NOW = datetime(2026, 11, 29, 10, 0, tzinfo=timezone.utc)
 KEY = "0123456789abcdef0123456789abcdef"
@@ -59,9 +60,7 @@ async def count_rows(factory: SqlHandoffRepositoryFactory) -> int:
 
 
 def tracker(slots: Dict[str, Any], sender: str = "rest:t1") -> Tracker:
-    events = [{"event": "user", "text": "oui", "input_channel": "rest"}]
-    latest = {"intent": {"name": "affirm"}, "text": "oui", "entities": []}
-    return Tracker(sender, dict(slots), latest, events, False, None, {}, "action_listen")
+    return build_tracker("affirm", text="oui", slots=slots, sender=sender, channel="rest")
 
 
 def submit(factory: SqlHandoffRepositoryFactory, clock: Optional[Any] = None, limits: Optional[DailyLimits] = None) -> ActionSubmitHandoff:

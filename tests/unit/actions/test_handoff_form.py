@@ -11,6 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff.form import FORM_SLOTS, ValidateHandoffForm
+from tests.conftest import build_tracker
 
 DOMAIN_DRAFT = Path(__file__).resolve().parents[3] / ".drafts" / "domain_handoff.yml"
 DOMAIN: Dict[str, Any] = {"forms": {"handoff_form": {"required_slots": list(FORM_SLOTS)}}}
@@ -27,15 +28,8 @@ def tracker_after_answer(slot: str, value: Any, filled: Dict[str, Any] | None = 
         {"event": "slot", "name": slot, "value": value},
     ]
     slots[slot] = value
-    return Tracker(
-        "tester",
-        slots,
-        {"intent": {"name": "inform"}, "text": str(value), "entities": []},
-        events,
-        False,
-        None,
-        {"name": "handoff_form"},
-        "action_listen",
+    return build_tracker(
+        "inform", text=str(value), slots=slots, sender="tester", events=events, active_loop={"name": "handoff_form"}
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional
 from rasa_sdk import Tracker
 
 from actions.handoff.guards import DailyLimits, submission_key
+from tests.conftest import build_tracker
 
 
 def tracker(key: Optional[str], activated_at: Optional[float], sender: str = "rest:t1") -> Tracker:
@@ -16,7 +17,7 @@ def tracker(key: Optional[str], activated_at: Optional[float], sender: str = "re
     if activated_at is not None:
         events.append({"event": "active_loop", "name": "handoff_form", "timestamp": activated_at})
     events.append({"event": "active_loop", "name": None, "timestamp": (activated_at or 0) + 60})
-    return Tracker(sender, {"handoff_submission_key": key}, {}, events, False, None, {}, "action_listen")
+    return build_tracker(None, slots={"handoff_submission_key": key}, sender=sender, events=events)
 
 
 def test_the_key_drawn_at_form_start_is_used() -> None:

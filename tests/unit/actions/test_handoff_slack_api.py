@@ -8,7 +8,7 @@ from typing import Iterator
 import pytest
 
 from actions.handoff.slack_api import SlackConfig, SlackDeliveryError, SlackWebPoster
-from tests.support.slack_standin import SlackStandIn, free_port
+from tests.support.slack_standin import Answer, SlackStandIn, free_port
 
 TOKEN = "xoxb-unit"
 
@@ -103,6 +103,38 @@ async def test_nothing_listening_is_an_unambiguous_failure() -> None:
     with pytest.raises(SlackDeliveryError) as error:
         await closed.post("x", [], METADATA)
     assert error.value.ambiguous is False
+
+
+async def test_retry_after_within_the_deadline_is_waited_then_posted_once(
+    poster: SlackWebPoster, standin: SlackStandIn
+) -> None:
+    standin.script("chat.postMessage", Answer(429, headers=(("Retry-After", "1"),)))
+    started = time.monotonic()
+    ts = await poster.post("x", [], METADATA)
+    assert 1.0 <= time.monotonic() - started < 1.5
+    assert len(standin.calls("chat.postMessage")) == 2 and [m.ts for m in standin.messages] == [ts]
+
+
+async def test_retry_after_beyond_the_deadline_ends_the_call_and_is_reported(
+    poster: SlackWebPoster, standin: SlackStandIn
+) -> None:
+    standin.script("chat.postMessage", Answer(429, headers=(("Retry-After", "30"),)))
+    started = time.monotonic()
+    with pytest.raises(SlackDeliveryError) as error:
+        await poster.post("x", [], METADATA)
+    assert time.monotonic() - started < 1.0  # not waited inside the call
+    assert error.value.retry_after == 30 and error.value.ambiguous is False
+    assert len(standin.calls("chat.postMessage")) == 1 and standin.messages == []
+
+
+async def test_an_answer_lost_after_the_post_is_ambiguous_and_not_retried(
+    poster: SlackWebPoster, standin: SlackStandIn
+) -> None:
+    standin.script("chat.postMessage", Answer(200, delay_seconds=3, recorded="before_delay"))
+    with pytest.raises(SlackDeliveryError) as error:
+        await poster.post("x", [], METADATA)
+    assert error.value.ambiguous is True
+    assert len(standin.calls("chat.postMessage")) == 1 and len(standin.messages) == 1
 
 
 def test_configuration_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
