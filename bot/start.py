@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from typing import List, Optional
+from typing import Any, List, Optional
+
+import pluggy
 
 # Third-party packages whose deprecation warnings at start-up are known and not ours to fix.
 KNOWN_NOISY_PACKAGES = (
@@ -52,10 +54,21 @@ def prepare() -> None:
     rasa_fixes.apply()
 
 
+class _QuietAgainAfterRasa:
+    """Rasa's CLI puts its own warning filters first (one shows every UserWarning once, and
+    pyparsing's deprecations are UserWarnings too), then calls this hook: ours go first again."""
+
+    @pluggy.HookimplMarker("rasa")
+    def configure_commandline(self, cmdline_arguments: Any) -> None:
+        quiet_known_warnings()
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     prepare()
     from rasa.__main__ import main as rasa_main
+    from rasa.plugin import plugin_manager
 
+    plugin_manager().register(_QuietAgainAfterRasa())
     sys.argv = ["rasa", *(sys.argv[1:] if argv is None else argv)]
     rasa_main()
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
 import warnings
 
+import pytest
 from rasa.core.actions.action import RemoteAction
+from rasa.utils.common import configure_logging_and_warnings
 
 from bot import rasa_fixes, start
 from tests.conftest import REPO_ROOT
@@ -34,6 +37,20 @@ def test_our_warnings_and_other_kinds_still_show() -> None:
     assert len(warned_from("actions.handoff")) == 1
     assert len(warned_from("rasa_like_but_not_rasa")) == 1
     assert len(warned_from("sqlalchemy", UserWarning)) == 1
+
+
+def test_the_filters_go_first_again_once_rasa_has_set_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    class ParserDeprecation(UserWarning, DeprecationWarning):  # as pyparsing's: a UserWarning too
+        pass
+
+    monkeypatch.setenv("LOG_LEVEL", "INFO")  # Rasa writes it: restored after the test
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        start.quiet_known_warnings()
+        configure_logging_and_warnings(logging.INFO, None, warn_only_once=True, filter_repeated_logs=False)
+        start._QuietAgainAfterRasa().configure_commandline(None)  # Rasa's CLI calls it next
+        warnings.warn_explicit("old API", ParserDeprecation, "m.py", 1, module="matplotlib.fontconfig_pattern")
+    assert caught == []
 
 
 def test_prepare_applies_the_fixes() -> None:
