@@ -24,15 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.handoff.fields import (
-    Checked,
-    check_consent,
-    check_email,
-    check_name,
-    check_organisation,
-    check_question,
-    wants_to_cancel,
-)
+from actions.handoff import fields
 
 FORM_NAME: Final[str] = "handoff_form"
 NAME_SLOT: Final[str] = "handoff_name"
@@ -40,13 +32,7 @@ ORGANISATION_SLOT: Final[str] = "handoff_organisation"
 EMAIL_SLOT: Final[str] = "handoff_email"
 QUESTION_SLOT: Final[str] = "handoff_question"
 CONSENT_SLOT: Final[str] = "handoff_consent"
-FORM_SLOTS: Final[tuple[str, ...]] = (
-    NAME_SLOT,
-    ORGANISATION_SLOT,
-    EMAIL_SLOT,
-    QUESTION_SLOT,
-    CONSENT_SLOT,
-)
+FORM_SLOTS: Final[tuple[str, ...]] = (NAME_SLOT, ORGANISATION_SLOT, EMAIL_SLOT, QUESTION_SLOT, CONSENT_SLOT)
 SUBMISSION_KEY_SLOT: Final[str] = "handoff_submission_key"
 CANCELLED_TEXT: Final[str] = "Entendu, j'abandonne cette demande de mise en relation."
 
@@ -79,7 +65,7 @@ def fresh_form_events() -> List[EventType]:
     ]
 
 
-def _slot_validator(slot: str, check: Callable[[Any], Checked]) -> Callable[..., Dict[Text, Any]]:
+def _slot_validator(slot: str, check: Callable[[Any], fields.Checked]) -> Callable[..., Dict[Text, Any]]:
     """The `validate_<slot>` method rasa-sdk calls for one form answer."""
 
     def validate(
@@ -105,10 +91,10 @@ class ValidateHandoffForm(FormValidationAction):
     def _validate(
         slot: str,
         value: Any,
-        check: Callable[[Any], Checked],
+        check: Callable[[Any], fields.Checked],
         dispatcher: CollectingDispatcher,
     ) -> Dict[Text, Any]:
-        if isinstance(value, str) and wants_to_cancel(value):
+        if isinstance(value, str) and fields.wants_to_cancel(value):
             dispatcher.utter_message(text=CANCELLED_TEXT)
             return cancelled(slot)
         result = check(value)
@@ -117,16 +103,16 @@ class ValidateHandoffForm(FormValidationAction):
             return {slot: None}
         return {slot: result.value}
 
-    validate_handoff_name = _slot_validator(NAME_SLOT, check_name)
-    validate_handoff_organisation = _slot_validator(ORGANISATION_SLOT, check_organisation)
-    validate_handoff_email = _slot_validator(EMAIL_SLOT, check_email)
-    validate_handoff_question = _slot_validator(QUESTION_SLOT, check_question)
+    validate_handoff_name = _slot_validator(NAME_SLOT, fields.check_name)
+    validate_handoff_organisation = _slot_validator(ORGANISATION_SLOT, fields.check_organisation)
+    validate_handoff_email = _slot_validator(EMAIL_SLOT, fields.check_email)
+    validate_handoff_question = _slot_validator(QUESTION_SLOT, fields.check_question)
 
     def validate_handoff_consent(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         if value is False:
             return {CONSENT_SLOT: False}
-        if isinstance(value, str) and wants_to_cancel(value):
+        if isinstance(value, str) and fields.wants_to_cancel(value):
             return {CONSENT_SLOT: False}
-        return self._validate(CONSENT_SLOT, value, check_consent, dispatcher)
+        return self._validate(CONSENT_SLOT, value, fields.check_consent, dispatcher)

@@ -29,13 +29,7 @@ from actions.handoff.message import defuse, format_date, mark_command
 from actions.handoff.models import HandoffRequest
 from actions.handoff.outbox import utcnow
 from actions.handoff.repository import HandoffRepositoryFactory
-from actions.handoff.staff_access import (
-    DISABLED,
-    DISABLED_TEXT,
-    WRONG_PLACE,
-    WRONG_PLACE_TEXT,
-    check_staff,
-)
+from actions.handoff.staff_access import DISABLED_TEXT, WRONG_PLACE_TEXT, Verdict, check_staff
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +78,26 @@ class _StaffAction(Action, ABC):
     def repositories(self) -> HandoffRepositoryFactory:
         return self._repositories or DELIVERY_LOOP.outbox.repositories
 
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        user = self._staff_user(dispatcher, tracker)
+        if user is not None:
+            try:
+                await self.answer(dispatcher, tracker, user)
+            except RepositoryError as error:
+                logger.error("%s: %s", self.failure_label(tracker), error)
+                dispatcher.utter_message(response="utter_staff_db_unavailable")
+        return []
+
+    @abstractmethod
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, user: str) -> None:
+        """The command's answer, for an allowed staff member."""
+
+    @abstractmethod
+    def failure_label(self, tracker: Tracker) -> str:
+        """How the log names this command when the database fails."""
+
     def _staff_user(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[str]:
         """The Slack user id of an allowed staff member, or None after saying why not."""
         access = check_staff(tracker)
@@ -92,38 +106,36 @@ class _StaffAction(Action, ABC):
         logger.warning(
             "staff command %s refused: %s (input channel %s)",
             self.name(),
-            access.verdict,
+            access.verdict.value,
             tracker.get_latest_input_channel(),
         )
-        if access.verdict == DISABLED:
+        if access.verdict is Verdict.DISABLED:
             dispatcher.utter_message(text=DISABLED_TEXT)
-        elif access.verdict == WRONG_PLACE:
+        elif access.verdict is Verdict.WRONG_PLACE:
             dispatcher.utter_message(text=WRONG_PLACE_TEXT)
         else:
             dispatcher.utter_message(response="utter_staff_only")
         return None
 
 
+def _number(tracker: Tracker) -> Optional[int]:
+    return request_number((tracker.latest_message or {}).get("text"))
+
+
 class ActionStaffListHandoffs(_StaffAction):
     def name(self) -> Text:
         return "action_staff_list_handoffs"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
-        if self._staff_user(dispatcher, tracker) is None:
-            return []
-        try:
-            async with self.repositories() as repo:
-                records = await repo.list_open(LIST_LIMIT)
-                total = await repo.count_open()
-        except RepositoryError as error:
-            logger.error("staff list: %s", error)
-            dispatcher.utter_message(response="utter_staff_db_unavailable")
-            return []
+    def failure_label(self, tracker: Tracker) -> str:
+        return "staff list"
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, user: str) -> None:
+        async with self.repositories() as repo:
+            records = await repo.list_open(LIST_LIMIT)
+            total = await repo.count_open()
         if not records:
             dispatcher.utter_message(text="Aucune demande en attente : tout est traité.")
-            return []
+            return
         title = (
             f"{total} demande(s) en attente, de la plus ancienne à la plus récente"
             + (f" (les {len(records)} premières)" if total > len(records) else "")
@@ -132,32 +144,24 @@ class ActionStaffListHandoffs(_StaffAction):
         lines = [title, *(describe(r) for r in records)]
         lines.append(f"Une fois la réponse envoyée par e-mail : « {mark_command(records[0].id)} ».")
         dispatcher.utter_message(text="\n".join(lines))
-        return []
 
 
 class ActionStaffMarkHandled(_StaffAction):
     def name(self) -> Text:
         return "action_staff_mark_handled"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
-        user = self._staff_user(dispatcher, tracker)
-        if user is None:
-            return []
-        number = request_number((tracker.latest_message or {}).get("text"))
+    def failure_label(self, tracker: Tracker) -> str:
+        return f"staff mark handled {_number(tracker)}"
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, user: str) -> None:
+        number = _number(tracker)
         if number is None:
             dispatcher.utter_message(
                 text="Quelle demande ? Indiquez son numéro, par exemple « traiter demande 12 »."
             )
-            return []
-        try:
-            async with self.repositories() as repo:
-                result = await repo.mark_handled(number, user, self._clock())
-        except RepositoryError as error:
-            logger.error("staff mark handled %s: %s", number, error)
-            dispatcher.utter_message(response="utter_staff_db_unavailable")
-            return []
+            return
+        async with self.repositories() as repo:
+            result = await repo.mark_handled(number, user, self._clock())
         if result.status == "missing" or result.record is None:
             dispatcher.utter_message(text=f"Je ne trouve aucune demande n° {number}.")
         elif result.status == "already":
@@ -168,4 +172,3 @@ class ActionStaffMarkHandled(_StaffAction):
             dispatcher.utter_message(
                 text=f"C'est noté : la demande n° {number} ({defuse(result.record.name)}) est traitée. Merci !"
             )
-        return []

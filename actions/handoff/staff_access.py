@@ -13,6 +13,7 @@ A staff command is accepted only when all of these hold:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Dict, Final, Mapping, Optional
 
 from rasa_sdk import Tracker
@@ -21,11 +22,14 @@ from common import settings
 
 STAFF_CHANNEL: Final[str] = "slack"
 
-ALLOWED: Final[str] = "allowed"
-NOT_SLACK: Final[str] = "not_slack"
-DISABLED: Final[str] = "disabled"
-NOT_ALLOWED: Final[str] = "not_allowed"
-WRONG_PLACE: Final[str] = "wrong_place"
+
+class Verdict(str, Enum):
+    ALLOWED = "allowed"
+    NOT_SLACK = "not_slack"
+    DISABLED = "disabled"
+    NOT_ALLOWED = "not_allowed"
+    WRONG_PLACE = "wrong_place"
+
 
 DISABLED_TEXT: Final[str] = (
     "Les commandes de l'équipe (demandes en attente, traiter une demande) sont désactivées : "
@@ -40,12 +44,12 @@ WRONG_PLACE_TEXT: Final[str] = (
 
 @dataclass(frozen=True)
 class StaffAccess:
-    verdict: str
+    verdict: Verdict
     user: Optional[str] = None
 
     @property
     def allowed(self) -> bool:
-        return self.verdict == ALLOWED
+        return self.verdict is Verdict.ALLOWED
 
 
 def _metadata(tracker: Tracker) -> Dict[str, Any]:
@@ -68,13 +72,13 @@ def _in_staff_place(metadata: Dict[str, Any], env: Optional[Mapping[str, str]]) 
 
 def check_staff(tracker: Tracker, env: Optional[Mapping[str, str]] = None) -> StaffAccess:
     if tracker.get_latest_input_channel() != STAFF_CHANNEL:
-        return StaffAccess(NOT_SLACK)
+        return StaffAccess(Verdict.NOT_SLACK)
     allowed = settings.SLACK_STAFF_USER_IDS.read(env)
     if not allowed:
-        return StaffAccess(DISABLED)
+        return StaffAccess(Verdict.DISABLED)
     user = slack_user(tracker)
     if user is None or user not in allowed:
-        return StaffAccess(NOT_ALLOWED)
+        return StaffAccess(Verdict.NOT_ALLOWED)
     if not _in_staff_place(_metadata(tracker), env):
-        return StaffAccess(WRONG_PLACE, user)
-    return StaffAccess(ALLOWED, user)
+        return StaffAccess(Verdict.WRONG_PLACE, user)
+    return StaffAccess(Verdict.ALLOWED, user)

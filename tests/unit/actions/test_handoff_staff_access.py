@@ -19,16 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.handoff.message import notification_text
 from actions.handoff.models import HandoffRequest
 from actions.handoff.staff import ActionStaffListHandoffs, ActionStaffMarkHandled
-from actions.handoff.staff_access import (
-    ALLOWED,
-    DISABLED,
-    DISABLED_TEXT,
-    NOT_ALLOWED,
-    NOT_SLACK,
-    WRONG_PLACE,
-    WRONG_PLACE_TEXT,
-    check_staff,
-)
+from actions.handoff.staff_access import DISABLED_TEXT, WRONG_PLACE_TEXT, Verdict, check_staff
 from bot.channels.slack_text import to_mrkdwn
 from tests.conftest import build_tracker
 
@@ -54,24 +45,24 @@ async def store() -> AsyncIterator[SqliteHandoffs]:
 @pytest.mark.parametrize(
     ("channel", "metadata", "env", "verdict"),
     [
-        ("slack", {"user": "U0LEA", "direct_message": True}, ENV, ALLOWED),
-        ("slack", {"user": "U0MARC", "out_channel": "C0STAFF"}, ENV, ALLOWED),
-        ("slack", {"user": "U0LEA", "out_channel": "C0STAFF"}, {**ENV, "SLACK_STAFF_CHANNEL": "#C0STAFF"}, ALLOWED),
+        ("slack", {"user": "U0LEA", "direct_message": True}, ENV, Verdict.ALLOWED),
+        ("slack", {"user": "U0MARC", "out_channel": "C0STAFF"}, ENV, Verdict.ALLOWED),
+        ("slack", {"user": "U0LEA", "out_channel": "C0STAFF"}, {**ENV, "SLACK_STAFF_CHANNEL": "#C0STAFF"}, Verdict.ALLOWED),
         # no allow-list: off for everyone, even in the staff channel
-        ("slack", {"user": "U0LEA", "direct_message": True}, {"SLACK_STAFF_CHANNEL": "C0STAFF"}, DISABLED),
-        ("slack", {"user": "U0LEA", "out_channel": "C0STAFF"}, {"SLACK_STAFF_USER_IDS": " , "}, DISABLED),
+        ("slack", {"user": "U0LEA", "direct_message": True}, {"SLACK_STAFF_CHANNEL": "C0STAFF"}, Verdict.DISABLED),
+        ("slack", {"user": "U0LEA", "out_channel": "C0STAFF"}, {"SLACK_STAFF_USER_IDS": " , "}, Verdict.DISABLED),
         # not on the list, or no user recorded (the sender id is never taken instead)
-        ("slack", {"user": "U0GUEST", "direct_message": True}, ENV, NOT_ALLOWED),
-        ("slack", {"direct_message": True}, ENV, NOT_ALLOWED),
-        ("slack", {"user": ["U0LEA"], "direct_message": True}, ENV, NOT_ALLOWED),
+        ("slack", {"user": "U0GUEST", "direct_message": True}, ENV, Verdict.NOT_ALLOWED),
+        ("slack", {"direct_message": True}, ENV, Verdict.NOT_ALLOWED),
+        ("slack", {"user": ["U0LEA"], "direct_message": True}, ENV, Verdict.NOT_ALLOWED),
         # allowed person, wrong place: another channel, or no channel information
-        ("slack", {"user": "U0LEA", "out_channel": "C0GENERAL"}, ENV, WRONG_PLACE),
-        ("slack", {"user": "U0LEA", "direct_message": "yes"}, ENV, WRONG_PLACE),
-        ("slack", {"user": "U0LEA"}, {"SLACK_STAFF_USER_IDS": "U0LEA"}, WRONG_PLACE),
+        ("slack", {"user": "U0LEA", "out_channel": "C0GENERAL"}, ENV, Verdict.WRONG_PLACE),
+        ("slack", {"user": "U0LEA", "direct_message": "yes"}, ENV, Verdict.WRONG_PLACE),
+        ("slack", {"user": "U0LEA"}, {"SLACK_STAFF_USER_IDS": "U0LEA"}, Verdict.WRONG_PLACE),
         # other channels, whatever metadata they carry (REST lets clients write metadata)
-        ("rest", {"user": "U0LEA", "direct_message": True}, ENV, NOT_SLACK),
-        ("socketio", {"user": "U0LEA", "out_channel": "C0STAFF"}, ENV, NOT_SLACK),
-        (None, {"user": "U0LEA", "direct_message": True}, ENV, NOT_SLACK),
+        ("rest", {"user": "U0LEA", "direct_message": True}, ENV, Verdict.NOT_SLACK),
+        ("socketio", {"user": "U0LEA", "out_channel": "C0STAFF"}, ENV, Verdict.NOT_SLACK),
+        (None, {"user": "U0LEA", "direct_message": True}, ENV, Verdict.NOT_SLACK),
     ],
 )
 def test_staff_access(channel: Optional[str], metadata: Dict[str, Any], env: Dict[str, str], verdict: str) -> None:
