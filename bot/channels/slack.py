@@ -32,7 +32,7 @@ import asyncio
 import json
 import logging
 from http import HTTPStatus
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text, Tuple
 
 import aiohttp
 from rasa.core.channels.channel import OutputChannel, UserMessage
@@ -243,6 +243,11 @@ class UrbactSlackInput(SlackInput):
         )
         return metadata
 
+    def _checked(self, text: Text, user: Any, metadata: Dict[Text, Any]) -> Tuple[Text, Text]:
+        """The text and the conversation id of a turn; raises InvalidInput (French)."""
+        conversation = self._get_conversation_id(user, metadata.get("out_channel"), metadata.get("thread_id"))
+        return check_message(text), check_sender(conversation)
+
     def _thread_for(self, metadata: Dict[Text, Any]) -> Optional[Text]:
         return metadata.get("thread_id") if self.use_threads else None
 
@@ -360,12 +365,7 @@ class UrbactSlackInput(SlackInput):
             await self._reply_directly(metadata, EMPTY_MENTION_HINT)
             return response.text("")
         try:
-            text = check_message(text)
-            sender_id = check_sender(
-                self._get_conversation_id(
-                    event.get("user"), metadata.get("out_channel"), metadata.get("thread_id")
-                )
-            )
+            text, sender_id = self._checked(text, event.get("user"), metadata)
         except InvalidInput as error:
             logger.warning("slack: refused event %s: %s", payload.get("event_id"), error.log_reason)
             await self._reply_directly(metadata, error.user_message)
@@ -391,14 +391,7 @@ class UrbactSlackInput(SlackInput):
             return response.text("duplicate")
         metadata = self.get_metadata(request)
         try:
-            text = check_message(str(text))
-            sender_id = check_sender(
-                self._get_conversation_id(
-                    (payload.get("user") or {}).get("id"),
-                    metadata.get("out_channel"),
-                    metadata.get("thread_id"),
-                )
-            )
+            text, sender_id = self._checked(str(text), (payload.get("user") or {}).get("id"), metadata)
         except InvalidInput as error:
             logger.warning("slack: refused interaction: %s", error.log_reason)
             return response.text("refused")
