@@ -110,7 +110,7 @@ ACTION_SERVER_TOKEN = Setting("ACTION_SERVER_TOKEN", "", text, "secret Rasa send
 # --- Hand-off to the contact point ----------------------------------------------------
 SLACK_TOKEN = Setting("SLACK_TOKEN", "", text, "bot token for Slack", secret=True)
 SLACK_STAFF_CHANNEL = Setting("SLACK_STAFF_CHANNEL", "", text, "staff channel receiving hand-off requests")
-SLACK_STAFF_USER_IDS = Setting("SLACK_STAFF_USER_IDS", frozenset(), names, "Slack user ids allowed to use staff commands (comma-separated)")
+SLACK_STAFF_USER_IDS: Setting[frozenset[str]] = Setting("SLACK_STAFF_USER_IDS", frozenset(), names, "Slack user ids allowed to use staff commands (comma-separated)")
 SLACK_API_BASE_URL = Setting("SLACK_API_BASE_URL", "https://slack.com/api/", text, "Slack Web API address (tests point it at a stand-in)")
 HANDOFF_SLACK_TIMEOUT_SECONDS = Setting("HANDOFF_SLACK_TIMEOUT_SECONDS", 8.0, number(0, 60, low_open=True), "deadline of one Slack call")
 HANDOFF_DELIVERY_LOOP = Setting("HANDOFF_DELIVERY_LOOP", True, switch, "deliver hand-off requests from the action server (off: by cron)")
