@@ -88,7 +88,7 @@ test: install
 	@$(PY_RASA) -m tests.support.ensure_services -- $(MAKE) --no-print-directory test-steps
 	@echo "All tests passed."
 
-test-steps: validate test-unit test-integration test-nlu test-stories test-e2e test-eval test-audit
+test-steps: lint types validate test-unit test-integration test-nlu test-stories test-e2e test-eval test-audit
 
 # Code checks (pyproject.toml): ruff with a complexity cap of 15, mypy on each environment.
 lint:

@@ -4,7 +4,7 @@ One asyncio task per action-server process re-tries the requests still pending (
 down, timeout...) every HANDOFF_DELIVERY_INTERVAL_SECONDS, and at once when a new request
 is stored (`wake`). It starts and stops with the action server through rasa-sdk's plugin
 hook (`attach_sanic_app_extensions`, actions/handoff/plugin.py, registered by
-bot/ops/action_server.py) and, as a safety net, on the first hand-off action call.
+actions/ops/action_server.py) and, as a safety net, on the first hand-off action call.
 Set HANDOFF_DELIVERY_LOOP=off to rely on `python -m actions.ops.deliver_handoffs` only.
 
 Without SLACK_TOKEN or SLACK_STAFF_CHANNEL there is nothing to deliver to: requests stay

@@ -2,7 +2,7 @@
 
 rasa-sdk 3.6 calls `attach_sanic_app_extensions(app)` on the plugins its pluggy manager
 knows; it only discovers them in a top-level package named `rasa_sdk_plugins`, so
-bot/ops/action_server.py registers this module explicitly (`register(plugin_manager())`).
+actions/ops/action_server.py registers this module explicitly (`register(plugin_manager())`).
 With HANDOFF_DELIVERY_LOOP=off nothing is attached (`python -m actions.ops.deliver_handoffs`
 delivers instead).
 """

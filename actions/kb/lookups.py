@@ -26,8 +26,8 @@ DEFAULT_NAMES_FILE = Path(__file__).resolve().parents[2] / "var" / "kb_names.jso
 HEADER = (
     "# GENERATED FILE - do not edit by hand.\n"
     "# Source of truth: data/kb/*.csv. Regenerate with:\n"
-    "#   .venv-actions/bin/python -m bot.ops.import_data\n"
-    "# Check freshness with: .venv-actions/bin/python -m bot.ops.import_data --check-lookups\n"
+    "#   .venv-actions/bin/python -m actions.ops.import_data\n"
+    "# Check freshness with: .venv-actions/bin/python -m actions.ops.import_data --check-lookups\n"
 )
 
 

@@ -28,7 +28,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import aiohttp
 
 from bot.ops.launcher import ROOT, Assistant, current_model, free_port
-from bot.ops.percentiles import percentile
+from common.percentiles import percentile
 
 # A mix of brochure, myth and database questions, as users type them.
 MIX: Sequence[str] = (
@@ -234,7 +234,7 @@ def action_latencies(
     actions_url: Optional[str], calls: int, database_url: Optional[str] = None, secret: Optional[str] = None
 ) -> Dict[str, Any]:
     out = Path(tempfile.mkstemp(prefix="urbact-bench-actions-", suffix=".json")[1])
-    command = [str(ROOT / ".venv-actions/bin/python"), "-m", "bot.ops.bench_actions", "--iterations", str(calls),
+    command = [str(ROOT / ".venv-actions/bin/python"), "-m", "actions.ops.bench_actions", "--iterations", str(calls),
                "--output", str(out)]
     if actions_url:
         command += ["--url", actions_url]

@@ -27,7 +27,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import yaml
 
@@ -252,15 +252,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
-def min_rates(specs: Sequence[str], sets: Sequence[str]) -> Dict[str, float]:
+def min_rates(specs: Sequence[str], sets: Iterable[str]) -> Dict[str, float]:
     """`0.7` applies to every set, `fresh=0.6` to one; the named value wins."""
     everywhere = [float(spec) for spec in specs if "=" not in spec]
     named = dict(spec.split("=", 1) for spec in specs if "=" in spec)
     unknown = set(named) - set(SETS)
     if unknown:
         raise SystemExit(f"--min-rate: unknown set {', '.join(sorted(unknown))}")
-    rates = {name: everywhere[-1] for name in sets} if everywhere else {}
-    rates.update({name: float(rate) for name, rate in named.items() if name in sets})
+    names = list(sets)
+    rates = {name: everywhere[-1] for name in names} if everywhere else {}
+    rates.update({name: float(rate) for name, rate in named.items() if name in names})
     return rates
 
 

@@ -24,8 +24,8 @@ from typing import Dict, Iterator, Optional
 
 import yaml
 
-from bot.ops.action_secret import ENV_NAME as SECRET_ENV
-from bot.ops.action_secret import new_secret
+from common.action_secret import ENV_NAME as SECRET_ENV
+from common.action_secret import new_secret
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CREDENTIALS: Dict[str, object] = {"bot.channels.rest.FrenchRestInput": None}
@@ -50,7 +50,7 @@ def current_model() -> Path:
 def spawn_actions(port: int, env: Dict[str, str], workdir: Path) -> subprocess.Popen:
     """The action server as a child process, its output appended to workdir/actions.log."""
     return subprocess.Popen(
-        [str(ROOT / ".venv-actions/bin/python"), "-m", "bot.ops.action_server", "--actions", "actions",
+        [str(ROOT / ".venv-actions/bin/python"), "-m", "actions.ops.action_server", "--actions", "actions",
          "--port", str(port)],
         cwd=ROOT, env=env, stdout=open(workdir / "actions.log", "ab"), stderr=subprocess.STDOUT,
     )

@@ -12,7 +12,7 @@ export RASA_TELEMETRY_ENABLED=false PYTHONPATH="$PWD"
 endpoints=${ENDPOINTS:-endpoints.yml}
 # Secret shared by Rasa and the action server: random when unset (default profile only;
 # the production profile refuses to start without it).
-ACTION_SERVER_TOKEN=$(.venv-actions/bin/python -m bot.ops.action_secret --endpoints "$endpoints")
+ACTION_SERVER_TOKEN=$(.venv-actions/bin/python -m common.action_secret --endpoints "$endpoints")
 export ACTION_SERVER_TOKEN
 mkdir -p var/log
 
@@ -26,7 +26,7 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-.venv-actions/bin/python -m bot.ops.action_server --actions actions --port "$ACTIONS_PORT" \
+.venv-actions/bin/python -m actions.ops.action_server --actions actions --port "$ACTIONS_PORT" \
   >var/log/actions.log 2>&1 &
 pids+=($!)
 

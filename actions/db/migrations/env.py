@@ -16,10 +16,10 @@ from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 
-from actions.db.engine import create_engine, database_url
 import actions.handoff.models  # noqa: F401  (registers the hand-off table on Base)
 import actions.kb.models  # noqa: F401  (registers the knowledge-base tables on Base)
 from actions.db.base import Base
+from actions.db.engine import create_engine, database_url
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

@@ -1,6 +1,6 @@
-"""The action server for real (bot/ops/action_server.py): bound to 127.0.0.1, secret required.
+"""The action server for real (actions/ops/action_server.py): bound to 127.0.0.1, secret required.
 
-Each test starts `python -m bot.ops.action_server` on a free port, as `make run` does, and
+Each test starts `python -m actions.ops.action_server` on a free port, as `make run` does, and
 calls it over HTTP like Rasa. Also `bot/ops/run.sh` in the production profile without the
 secret, and Rasa's own reading of endpoints.yml (through .venv-rasa).
 """
@@ -20,7 +20,7 @@ from typing import Dict, Iterator, Optional, Tuple
 
 import pytest
 
-from bot.ops.action_secret import new_secret
+from common.action_secret import new_secret
 from tests.support.waiting import stop
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -45,7 +45,7 @@ def server_env(**extra: str) -> Dict[str, str]:
 
 def start(port: int, env: Dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
-        [str(PYTHON), "-m", "bot.ops.action_server", "--actions", "actions", "--port", str(port)],
+        [str(PYTHON), "-m", "actions.ops.action_server", "--actions", "actions", "--port", str(port)],
         cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
 

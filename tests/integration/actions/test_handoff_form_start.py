@@ -2,7 +2,7 @@
 
 Rasa (.venv-rasa, tests/support/rasa_form_driver.py) runs handoff_form for a visitor whose
 previous form ended with consent but whose submit never ran (action server down), against
-the real action server (bot/ops/action_server.py) holding validate_handoff_form. The form
+the real action server (actions/ops/action_server.py) holding validate_handoff_form. The form
 must start empty and ask for the name again, never jump to its end with the old answers.
 """
 
@@ -18,7 +18,7 @@ from typing import Any, Dict, Iterator
 import pytest
 from test_action_server_auth import running_server
 
-from bot.ops.action_secret import new_secret
+from common.action_secret import new_secret
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 

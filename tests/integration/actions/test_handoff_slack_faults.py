@@ -6,7 +6,7 @@ test stores a request in a real database (SQLite file and PostgreSQL, fixtures o
 database_integration_helpers.py, migrated to the Alembic head), then lets the real
 deliverers deliver it to the Slack stand-in (tests/support/slack_standin.py, scripted per
 call): the operator command `python -m actions.ops.deliver_handoffs` run as a process, as cron
-does (the same Outbox as the loop), and the action server `python -m bot.ops.action_server`
+does (the same Outbox as the loop), and the action server `python -m actions.ops.action_server`
 started as `make run` starts it, whose background loop (actions/handoff/loop.py) delivers
 in production. Small Slack deadlines come from the real settings
 (HANDOFF_SLACK_TIMEOUT_SECONDS, HANDOFF_RETRY_BASE_SECONDS...). Every wait is bounded.
@@ -29,7 +29,7 @@ from test_handoff_repository import migrate_to_head
 from actions.db.engine import create_engine
 from actions.handoff.models import HandoffRequest
 from actions.handoff.repository import SqlHandoffRepositoryFactory
-from bot.ops.action_secret import new_secret
+from common.action_secret import new_secret
 from tests.support.slack_standin import Answer, PostedMessage, SlackStandIn, free_port
 from tests.support.waiting import stop, wait_until
 
@@ -235,7 +235,7 @@ def test_second_deliverer_during_a_slow_post_posts_nothing(
                   HANDOFF_DELIVERY_LOOP="on", HANDOFF_DELIVERY_INTERVAL_SECONDS="0.2")
     log = (tmp_path / "actions.log").open("w")
     server = subprocess.Popen(
-        [str(PYTHON), "-m", "bot.ops.action_server", "--actions", "actions", "--port", str(free_port())],
+        [str(PYTHON), "-m", "actions.ops.action_server", "--actions", "actions", "--port", str(free_port())],
         cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     overlapping: List[subprocess.CompletedProcess] = []

@@ -2,9 +2,9 @@
 
 Rasa sends it with every action call (`Authorization: Bearer ${ACTION_SERVER_TOKEN}` in
 endpoints.yml and endpoints.production.yml); the action server refuses any call without it
-(bot/ops/action_server.py). Pure functions, no Rasa, no Sanic.
+(actions/ops/action_server.py). Pure functions, no Rasa, no Sanic.
 
-`python -m bot.ops.action_secret [--endpoints FILE]` prints the secret to use at start:
+`python -m common.action_secret [--endpoints FILE]` prints the secret to use at start:
 ACTION_SERVER_TOKEN when set (checked), otherwise a random one for the default profile
 (endpoints.yml); any other profile (endpoints.production.yml) refuses to start without it.
 """
@@ -73,7 +73,7 @@ def is_authorized(header: Optional[str], secret: str) -> bool:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.ops.action_secret")
+    parser = argparse.ArgumentParser(prog="python -m common.action_secret")
     parser.add_argument("--endpoints", default=DEFAULT_PROFILE)
     args = parser.parse_args(argv)
     try:

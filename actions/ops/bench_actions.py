@@ -6,7 +6,7 @@ Each action is called N times (default 1,000) with a realistic action-server pay
   server minus HTTP), on the database named by --database-url / DATABASE_URL.
 
 Runs with the action-server environment (never imports rasa):
-    .venv-actions/bin/python -m bot.ops.bench_actions [--url URL] [-n 1000] [--output FILE]
+    .venv-actions/bin/python -m actions.ops.bench_actions [--url URL] [-n 1000] [--output FILE]
 Writes JSON (default results/bench_actions.json) and prints a table. Exit code 1 if any
 call failed (HTTP error, or the "database unavailable" apology).
 """
@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional, Sequence
 
-from bot.ops.percentiles import percentile
+from common.percentiles import percentile
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUTPUT = REPO_ROOT / "results" / "bench_actions.json"
@@ -131,7 +131,7 @@ async def run(url: Optional[str], n: int, warmup: int) -> dict[str, dict]:
         import aiohttp
 
         timeout = aiohttp.ClientTimeout(total=10)
-        # The action server refuses calls without the shared secret (bot/ops/action_server.py).
+        # The action server refuses calls without the shared secret (actions/ops/action_server.py).
         headers = {"Authorization": f"Bearer {os.environ.get('ACTION_SERVER_TOKEN', '')}"}
         async with aiohttp.ClientSession(timeout=timeout, headers=headers) as session:
 
@@ -159,7 +159,7 @@ async def run(url: Optional[str], n: int, warmup: int) -> dict[str, dict]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.ops.bench_actions", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m actions.ops.bench_actions", description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="action server webhook, e.g. http://127.0.0.1:5055/webhook")
     parser.add_argument("-n", "--iterations", type=int, default=1000)
     parser.add_argument("--warmup", type=int, default=20)

@@ -1,10 +1,10 @@
 """Start the rasa-sdk action server, bound to 127.0.0.1 and closed to callers without the secret.
 
-    .venv-actions/bin/python -m bot.ops.action_server --actions actions --port 5055
+    .venv-actions/bin/python -m actions.ops.action_server --actions actions --port 5055
 
 Same options as `python -m rasa_sdk`, plus `--interface` (default: ACTIONS_HOST, else
 127.0.0.1; rasa-sdk 3.6 itself binds 0.0.0.0). Differences with `python -m rasa_sdk`:
-- it refuses to start without ACTION_SERVER_TOKEN (bot/ops/action_secret.py);
+- it refuses to start without ACTION_SERVER_TOKEN (common/action_secret.py);
 - every request but GET /health must carry `Authorization: Bearer <ACTION_SERVER_TOKEN>`
   (sent by Rasa from endpoints.yml): none gets 401, a wrong one 403, both with a French
   error and one log line (path and reason, never the body);
@@ -35,11 +35,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from actions.handoff import plugin as handoff_plugin
-from bot.ops.action_secret import ENV_NAME as SECRET_ENV
-from bot.ops.action_secret import SecretError, check_secret, is_authorized
 from common import settings
+from common.action_secret import ENV_NAME as SECRET_ENV
+from common.action_secret import SecretError, check_secret, is_authorized
 
-logger = logging.getLogger("bot.ops.action_server")
+logger = logging.getLogger("actions.ops.action_server")
 
 OPEN_PATHS = frozenset({"/health"})
 MISSING = "Appel refusé : le secret partagé du serveur d'actions est absent."
