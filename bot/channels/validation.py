@@ -10,6 +10,12 @@ MAX_MESSAGE_CHARS = 2000
 TOO_DEEP = "Le corps de la requête est trop imbriqué : envoyez un objet JSON simple."
 _SENDER = re.compile(r"[A-Za-z0-9_.:@\-]{1,128}")  # used with fullmatch: no trailing newline
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Rasa reads a message starting with "/" as "/intent@confidence{entities}" and skips NLU
+# (YAMLStoryReader._regex_message_pattern): the intent name is what precedes "{" or "@".
+_SLASH_INTENT = re.compile(r"^/(?P<intent>[^{@]+)(?P<rest>.*)$", re.DOTALL)
+FEEDBACK_INTENT = "feedback"
+FEEDBACK_RATINGS = ("up", "down")
+FEEDBACK_REFUSED = "Avis non reconnu : il n'a pas été enregistré."
 
 
 class InvalidInput(ValueError):
@@ -46,7 +52,37 @@ def check_message(value: Any) -> str:
             f"Votre message est trop long : {MAX_MESSAGE_CHARS} caractères au plus, s'il vous plaît.",
             f"message of {len(value)} characters",
         )
-    return _CONTROL.sub(" ", value)
+    text = _CONTROL.sub(" ", value)
+    check_feedback(text)
+    return text
+
+
+def feedback_rating(text: str) -> Optional[str]:
+    """"up" or "down" for a well-formed `/feedback{"rating": ...}` message, else None."""
+    match = _SLASH_INTENT.match(text.strip())
+    if match is None or match.group("intent").strip() != FEEDBACK_INTENT:
+        return None
+    try:
+        entities = json.loads(match.group("rest"))
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(entities, dict) or set(entities) != {"rating"}:
+        return None
+    rating = entities["rating"]
+    return rating if rating in FEEDBACK_RATINGS else None
+
+
+def check_feedback(text: str) -> None:
+    """A message that sets the `feedback` intent must carry exactly a rating "up" or "down"
+    (a "/" message skips NLU and could set any entity): anything else is refused, and the
+    log line says why without repeating what was sent."""
+    match = _SLASH_INTENT.match(text.strip())
+    if match is None or match.group("intent").strip() != FEEDBACK_INTENT:
+        return
+    if feedback_rating(text) is None:
+        raise InvalidInput(
+            FEEDBACK_REFUSED, f"feedback message without a valid rating ({len(text)} characters)"
+        )
 
 
 def nesting_deeper_than(value: Any, max_depth: int) -> bool:
