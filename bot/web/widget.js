@@ -16,6 +16,11 @@
  * the session id, its token and the transcript in Web Storage, and presents the token
  * to resume the conversation after a reload or a reconnection.
  *
+ * Thumbs: under each answer of the assistant, two buttons (« Cette réponse m'a aidé », « Cette
+ * réponse ne m'a pas aidé ») send, invisibly, /feedback{"rating":"up"} or "down" (recorded by
+ * Rasa as the intent feedback with its entity rating); one vote per answer, kept with the
+ * transcript, shown by aria-pressed.
+ *
  * Security: every text that comes from the bot or the user is inserted as text
  * (textContent / text nodes), never as HTML; only http and https links are made
  * clickable, and they open with rel="noopener noreferrer".
@@ -55,6 +60,11 @@
       return null; // storage disabled: the conversation lasts as long as the page
     }
   }
+
+  var RATINGS = {
+    up: { label: "Cette réponse m'a aidé", icon: "👍" },
+    down: { label: "Cette réponse ne m'a pas aidé", icon: "👎" }
+  };
 
   function isEntry(entry) {
     return entry && typeof entry === "object" && typeof entry.text === "string" &&
@@ -100,6 +110,7 @@
   var pendingToken = null;
   var queue = [];
   var replyTimer = null;
+  var feedbackPending = false; // the next answer thanks for a thumb: no thumbs under it
 
   // ------------------------------------------------------------------ DOM helpers
 
@@ -291,6 +302,44 @@
     item.appendChild(group);
   }
 
+  function renderThumbs(entry, item) {
+    var group = el("div", "uc-thumbs");
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", "Votre avis sur cette réponse");
+    var buttons = [];
+    Object.keys(RATINGS).forEach(function (rating) {
+      var button = el("button", "uc-thumb uc-thumb-" + rating);
+      button.type = "button";
+      button.setAttribute("aria-label", RATINGS[rating].label);
+      button.title = RATINGS[rating].label;
+      button.appendChild(el("span", null, RATINGS[rating].icon)).setAttribute("aria-hidden", "true");
+      button.addEventListener("click", function () {
+        if (entry.rating) {
+          return; // one vote per answer
+        }
+        entry.rating = rating;
+        save();
+        showRating(entry, buttons);
+        sendFeedback(rating);
+      });
+      buttons.push(button);
+      group.appendChild(button);
+    });
+    showRating(entry, buttons);
+    item.appendChild(group);
+  }
+
+  function showRating(entry, buttons) {
+    var rated = RATINGS.hasOwnProperty(entry.rating);
+    buttons.forEach(function (button) {
+      var pressed = rated && button.classList.contains("uc-thumb-" + entry.rating);
+      button.setAttribute("aria-pressed", pressed ? "true" : "false");
+      if (rated) {
+        button.setAttribute("aria-disabled", "true");
+      }
+    });
+  }
+
   function renderEntry(entry) {
     var item = el("div", "uc-msg uc-" + entry.who);
     if (entry.who === "note") {
@@ -302,6 +351,9 @@
       item.appendChild(body);
       if (entry.choices && entry.choices.length && !(entry.quick && entry.used)) {
         renderChoices(entry, item);
+      }
+      if (entry.who === "bot" && !entry.plain && entry.text) {
+        renderThumbs(entry, item);
       }
     }
     log.appendChild(item);
@@ -393,6 +445,17 @@
     flush();
   }
 
+  // A thumb: sent without showing anything nor retiring the quick replies of the turn.
+  function sendFeedback(rating) {
+    if (!RATINGS.hasOwnProperty(rating)) {
+      return;
+    }
+    feedbackPending = true;
+    queue.push('/feedback{"rating":"' + rating + '"}');
+    connect();
+    flush();
+  }
+
   // ------------------------------------------------------------------ connection
 
   function setStatus(text) {
@@ -474,6 +537,10 @@
       return;
     }
     var entry = { who: "bot", text: typeof message.text === "string" ? message.text : "" };
+    if (feedbackPending) {
+      entry.plain = true; // the thanks for a thumb is not rated
+      feedbackPending = false;
+    }
     if (Array.isArray(message.quick_replies)) {
       entry.choices = choicesOf(message.quick_replies);
       entry.quick = true;

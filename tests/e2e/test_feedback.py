@@ -1,0 +1,115 @@
+"""Visitors' thumbs, end to end: the real page in headless Chromium, the real assistant
+recording its events in a SQLite tracker store, read back after the clicks.
+
+Run: make test-e2e (needs a trained model that knows the feedback intent, and Chromium).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator, List, Tuple
+
+import pytest
+import yaml
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from bot.ops.launcher import ROOT, Assistant
+from tests.e2e.conftest import START_TIMEOUT_SECONDS, RunningAssistant, base_credentials, model_path
+from tests.e2e.test_website import ask, bot_texts, open_page, settle, wait
+
+UP_LABEL = "Cette réponse m'a aidé"
+DOWN_LABEL = "Cette réponse ne m'a pas aidé"
+
+
+@pytest.fixture(scope="module")
+def recording_assistant() -> Iterator[Tuple[RunningAssistant, Path]]:
+    """The assistant with the website channel, its events kept in a SQLite file of its own."""
+    folder = Path(tempfile.mkdtemp(prefix="urbact-feedback-"))
+    events = folder / "events.db"
+    endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8"))
+    endpoints["tracker_store"] = {"type": "SQL", "dialect": "sqlite", "db": str(events)}
+    endpoints_file = folder / "endpoints.yml"
+    endpoints_file.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
+    credentials = base_credentials()
+    process = Assistant.launch(model=model_path(), credentials=credentials, endpoints=endpoints_file)
+    try:
+        process.wait_ready(timeout=START_TIMEOUT_SECONDS)
+        yield RunningAssistant(process, credentials), events
+    finally:
+        process.stop()
+
+
+def recorded_ratings(events: Path, session_id: str) -> List[Any]:
+    """The ratings of the feedback messages recorded for one conversation, in order."""
+    with sqlite3.connect(events) as connection:
+        rows = connection.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' "
+            "AND intent_name = 'feedback' ORDER BY id",
+            (session_id,),
+        ).fetchall()
+    ratings = []
+    for (data,) in rows:
+        entities = json.loads(data)["parse_data"]["entities"]
+        ratings.extend(entity["value"] for entity in entities if entity["entity"] == "rating")
+    return ratings
+
+
+def thumbs(driver: WebDriver) -> List[Any]:
+    return driver.find_elements(By.CSS_SELECTOR, ".uc-bot .uc-thumb")
+
+
+def test_thumbs_are_buttons_labelled_in_french(
+    browser: WebDriver, recording_assistant: Tuple[RunningAssistant, Path]
+) -> None:
+    assistant, _ = recording_assistant
+    open_page(browser, assistant)
+    buttons = thumbs(browser)
+    assert buttons, "the greeting has its thumbs"
+    labels = [button.get_attribute("aria-label") for button in buttons[:2]]
+    assert labels == [UP_LABEL, DOWN_LABEL]
+    assert all(button.tag_name == "button" for button in buttons)
+    assert all(button.get_attribute("aria-pressed") == "false" for button in buttons)
+
+
+def test_a_thumb_is_recorded_once_and_thanked(
+    browser: WebDriver, recording_assistant: Tuple[RunningAssistant, Path]
+) -> None:
+    assistant, events = recording_assistant
+    open_page(browser, assistant)
+    answer = ask(browser, "est-ce que notre équipe doit être bilingue ?")
+    assert answer
+    before = len(bot_texts(browser))
+    down = browser.find_elements(By.CSS_SELECTOR, ".uc-bot:last-of-type .uc-thumb-down")[0]
+    # keyboard: the thumb takes the focus and Enter presses it
+    browser.execute_script("arguments[0].focus()", down)
+    assert browser.switch_to.active_element == down
+    down.send_keys("\n")
+    thanks = settle(browser, before)
+    assert thanks == ["Merci pour votre avis !"]
+    assert down.get_attribute("aria-pressed") == "true"
+    up = down.find_element(By.XPATH, "preceding-sibling::button")
+    assert up.get_attribute("aria-pressed") == "false"
+    up.click()  # one vote per answer: ignored
+    settle(browser, len(bot_texts(browser)))
+    # the thanks has no thumbs of its own
+    assert not browser.find_elements(By.CSS_SELECTOR, ".uc-bot:last-of-type .uc-thumb")
+
+    session_id = browser.execute_script("return window.UrbactChat.status().sessionId")
+    wait(browser, 10).until(lambda _: recorded_ratings(events, session_id) == ["down"])
+    assert recorded_ratings(events, session_id) == ["down"]
+
+
+def test_a_forged_rating_is_not_recorded(
+    browser: WebDriver, recording_assistant: Tuple[RunningAssistant, Path]
+) -> None:
+    assistant, events = recording_assistant
+    open_page(browser, assistant)
+    refusal = ask(browser, '/feedback{"rating":"jean.dupont@example.fr"}')
+    assert refusal == ["Avis non reconnu : il n'a pas été enregistré."]
+    session_id = browser.execute_script("return window.UrbactChat.status().sessionId")
+    assert recorded_ratings(events, session_id) == []
+    assert "jean.dupont" not in assistant.logs()
