@@ -20,7 +20,7 @@ KB_FILES := $(wildcard data/kb/*.csv)
 
 .PHONY: help install data model run shell test test-steps lint types validate test-nlu test-stories test-python \
         test-unit test-integration test-e2e eval test-eval bench nlu-report purge-handoffs \
-        purge-conversations erase-person clean audit test-audit
+        purge-conversations erase-person clean audit test-audit review-export review-import
 
 help:
 	@echo "make run    start the assistant (REST on 127.0.0.1:$(RASA_PORT))"
@@ -33,6 +33,7 @@ help:
 	@echo "make purge-handoffs [ARGS=...]  delete old handled hand-off requests (docs/handoff.md)"
 	@echo "make purge-conversations [ARGS=...]  delete conversations older than CONVERSATION_RETENTION_DAYS"
 	@echo "make erase-person EMAIL=...  erase one person's conversations, hand-off requests, Slack messages"
+	@echo "make review-export [SINCE=... UNTIL=...] / make review-import FILE=...  review loop (docs/website.md)"
 	@echo "make audit  pip-audit of both lock files (docs/security.md, results/audit.json)"
 
 install:
@@ -143,6 +144,16 @@ purge-handoffs: install data
 # CONVERSATION_RETENTION_DAYS (90) days; ARGS="--dry-run" only counts.
 purge-conversations: install
 	$(PY_RASA) -m bot.ops.purge_conversations $(ARGS)
+
+# Review loop (bot/ops/review.py): the missed and low-confidence messages of a period (SINCE=,
+# UNTIL=, AAAA-MM-JJ; default the last 7 days) to results/review/*.csv; the labelled file back
+# into data/nlu/review.yml (checked first: nothing written on any error), learnt by `make model`.
+review-export: install
+	$(PY_RASA) -m bot.ops.review export $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL))
+
+review-import: install
+	@test -n "$(FILE)" || { echo "usage: make review-import FILE=results/review/review-....csv" >&2; exit 2; }
+	$(PY_RASA) -m bot.ops.review import "$(FILE)"
 
 # Privacy, right to erasure: one person's conversations (Rasa environment: those of their
 # hand-off requests and those where the address was typed, when a tracker store is set),
