@@ -13,6 +13,12 @@ method (an HTTP status, headers such as Retry-After, a delay, and for chat.postM
 whether the message reaches the channel before the delay, after it, or never); once the
 queue is used up the method answers normally again. `calls` lists every call as it arrived
 (method, time.monotonic()), scripted or not.
+
+File uploads, as slack_sdk's files_upload_v2 makes them: files.getUploadURLExternal gives an
+upload URL on the stand-in, the bytes are POSTed there, files.completeUploadExternal shares
+the file in a channel (thread, initial comment): `files` lists the completed uploads, and the
+share is also recorded as a message (text = the initial comment, body["files"]), as Slack
+shows it. Both methods can be scripted (status and delay).
 """
 
 from __future__ import annotations
@@ -114,6 +120,18 @@ class PostedMessage:
     body: Dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class UploadedFile:
+    file_id: str
+    filename: str
+    title: str
+    data: bytes
+    channel: str
+    thread_ts: Optional[str]
+    initial_comment: str
+    alt_txt: str
+
+
 Recording = Literal["after_delay", "before_delay", "never"]
 
 
@@ -167,6 +185,8 @@ class SlackStandIn:
         self.deleted: List[Tuple[str, str]] = []  # (channel, ts) of every chat.delete call
         self._scripts: Dict[str, Deque[Answer]] = {}
         self._calls: List[Call] = []
+        self._pending_uploads: Dict[str, Dict[str, Any]] = {}  # file id -> name, length, bytes
+        self._files: List[UploadedFile] = []
 
     # -- recorded calls ---------------------------------------------------------------
 
@@ -179,6 +199,11 @@ class SlackStandIn:
     def refused_calls(self) -> int:
         with self._lock:
             return self._refused
+
+    @property
+    def files(self) -> List[UploadedFile]:
+        with self._lock:
+            return list(self._files)
 
     def calls(self, method: Optional[str] = None) -> List[Call]:
         with self._lock:
@@ -202,6 +227,8 @@ class SlackStandIn:
             self.history_calls = 0
             self._scripts.clear()
             self._calls.clear()
+            self._pending_uploads.clear()
+            self._files.clear()
         self.refuse_with = None
         self.history_page_size = None
 
@@ -355,6 +382,72 @@ class SlackStandIn:
     async def _auth_test(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "user_id": "U0URBACTBOT", "team_id": "T0URBACT"})
 
+    async def _scripted_refusal(self, method: str) -> Optional[web.Response]:
+        """The scripted answer of `method` when it is a failure, or Slack being unavailable."""
+        answer = self._next_answer(method)
+        if answer is not None:
+            await asyncio.sleep(answer.delay_seconds)
+            if answer.status != 200:
+                return self._refusal(answer)
+        if not self.available:
+            return web.json_response({"ok": False, "error": "service_unavailable"}, status=503)
+        return None
+
+    async def _upload_url(self, request: web.Request) -> web.Response:
+        refusal = await self._scripted_refusal("files.getUploadURLExternal")
+        if refusal is not None:
+            return refusal
+        body = {**dict(request.query), **await self._read(request)}
+        if not self._authorised(request, body)[0]:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        if not body.get("filename") or not str(body.get("length") or "").isdigit():
+            return web.json_response({"ok": False, "error": "invalid_arguments"})
+        with self._lock:
+            self._ts_counter += 1
+            file_id = f"F0STANDIN{self._ts_counter:06d}"
+            self._pending_uploads[file_id] = {
+                "filename": str(body["filename"]), "length": int(body["length"]),
+                "alt_txt": str(body.get("alt_txt") or ""), "data": None,
+            }
+        upload_url = f"http://127.0.0.1:{self.port}/upload/{file_id}"
+        return web.json_response({"ok": True, "upload_url": upload_url, "file_id": file_id})
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        data = await request.read()
+        file_id = request.match_info["file_id"]
+        with self._lock:
+            pending = self._pending_uploads.get(file_id)
+            if pending is None or pending["length"] != len(data):
+                return web.Response(status=400, text="upload refused")
+            pending["data"] = data
+        return web.Response(text=f"OK - {len(data)}")
+
+    async def _complete_upload(self, request: web.Request) -> web.Response:
+        refusal = await self._scripted_refusal("files.completeUploadExternal")
+        if refusal is not None:
+            return refusal
+        body = {**dict(request.query), **await self._read(request)}
+        if not self._authorised(request, body)[0]:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        shared = json.loads(str(body.get("files") or "[]"))
+        with self._lock:
+            pendings = [self._pending_uploads.get(str(f.get("id"))) for f in shared]
+            if not shared or any(p is None or p["data"] is None for p in pendings):
+                return web.json_response({"ok": False, "error": "file_not_found"})
+            for entry, pending in zip(shared, pendings):
+                assert pending is not None
+                self._files.append(UploadedFile(
+                    file_id=str(entry["id"]), filename=pending["filename"],
+                    title=str(entry.get("title") or pending["filename"]), data=pending["data"],
+                    channel=str(body.get("channel_id") or ""), thread_ts=body.get("thread_ts"),
+                    initial_comment=str(body.get("initial_comment") or ""), alt_txt=pending["alt_txt"],
+                ))
+        if body.get("channel_id"):
+            share = {"channel": body["channel_id"], "text": body.get("initial_comment") or "",
+                     "thread_ts": body.get("thread_ts"), "files": shared}
+            self._record(request, share)
+        return web.json_response({"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in shared]})
+
     def start(self) -> "SlackStandIn":
         ready = threading.Event()
 
@@ -367,6 +460,9 @@ class SlackStandIn:
             app.router.add_route("*", "/api/conversations.history", self._history)
             app.router.add_post("/api/auth.test", self._auth_test)
             app.router.add_post("/api/chat.delete", self._delete)
+            app.router.add_post("/api/files.getUploadURLExternal", self._upload_url)
+            app.router.add_post("/upload/{file_id}", self._upload)
+            app.router.add_post("/api/files.completeUploadExternal", self._complete_upload)
             self._runner = web.AppRunner(app, access_log=None)
             loop.run_until_complete(self._runner.setup())
             site = web.TCPSite(self._runner, "127.0.0.1", self.port)
