@@ -17,7 +17,10 @@ Rasa's SlackInput:
 - buttons get a readable text version listing the choices; more than five buttons are
   sent as text only;
 - a failed turn is answered with the same French apology as the other channels, never
-  silence; a message that is too long gets a French explanation.
+  silence; a message that is too long gets a French explanation;
+- "stats de la semaine" from an allow-listed staff member is answered before NLU with the
+  week's figures and chart (bot/channels/slack_stats.py); from anyone else it is a message
+  to the assistant like any other.
 
 The staff channel (SLACK_STAFF_CHANNEL) is where the action server posts hand-off requests;
 here it only marks the messages that come from it (metadata "staff_channel": true) and
@@ -32,7 +35,7 @@ import asyncio
 import json
 import logging
 from http import HTTPStatus
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text, Tuple
+from typing import Any, Awaitable, Callable, Dict, FrozenSet, List, Optional, Set, Text, Tuple
 
 import aiohttp
 from rasa.core.channels.channel import OutputChannel, UserMessage
@@ -49,6 +52,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.apology import answer_turn
 from bot.channels.slack_guard import EVENT_MEMORY_SECONDS, SlackRequestGuard, TtlSet
+from bot.channels.slack_stats import WRONG_PLACE_TEXT, Asker, answer_staff, asker, is_stats_request
 from bot.channels.slack_text import button_blocks, clean_incoming, fallback_text, to_mrkdwn
 from bot.channels.validation import InvalidInput, check_message, check_sender
 from common import settings
@@ -161,6 +165,7 @@ class UrbactSlackInput(SlackInput):
         staff_channel: Optional[Text] = None,
         api_base_url: Optional[Text] = None,
         bot_user_id: Optional[Text] = None,
+        staff_user_ids: Optional[FrozenSet[str]] = None,
     ) -> None:
         # slack_channel stays None: the bot answers in the channel it was written in and
         # never listens to every message of a channel.
@@ -175,6 +180,9 @@ class UrbactSlackInput(SlackInput):
         self.staff_channel = (staff_channel or "").lstrip("#") or None
         self.api_base_url = resolve_api_base_url(api_base_url)
         self.bot_user_id = bot_user_id
+        self.staff_user_ids = (
+            settings.SLACK_STAFF_USER_IDS.read() if staff_user_ids is None else staff_user_ids
+        )
         self.guard = SlackRequestGuard(slack_signing_secret)
         self.seen_events = TtlSet(EVENT_MEMORY_SECONDS)
         self._tasks: Set["asyncio.Task[None]"] = set()
@@ -260,6 +268,26 @@ class UrbactSlackInput(SlackInput):
             self.seen_events.add_if_new(key)
         return True
 
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _answered_as_stats(self, text: Text, metadata: Dict[Text, Any]) -> bool:
+        """True when the staff's "stats de la semaine" was taken care of here (not the NLU's)."""
+        if not is_stats_request(text):
+            return False
+        who = asker(metadata, self.staff_user_ids)
+        if who is Asker.OTHER:
+            return False
+        if who is Asker.STAFF_ELSEWHERE:
+            self._spawn(self._reply_directly(metadata, WRONG_PLACE_TEXT))
+            return True
+        output = self.get_output_channel(metadata.get("out_channel"), self._thread_for(metadata))
+        assert isinstance(output, UrbactSlackBot)
+        self._spawn(answer_staff(output.client, metadata.get("out_channel") or "", output.thread_id))
+        return True
+
     def _start(
         self,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
@@ -271,9 +299,7 @@ class UrbactSlackInput(SlackInput):
         message = UserMessage(
             text, output, sender_id, input_channel=self.name(), metadata=metadata
         )
-        task = asyncio.create_task(self._handle(message, on_new_message))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._handle(message, on_new_message))
 
     async def _handle(
         self, message: UserMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -371,7 +397,8 @@ class UrbactSlackInput(SlackInput):
             await self._reply_directly(metadata, error.user_message)
             return response.text("")
 
-        self._start(on_new_message, text, sender_id, metadata)
+        if not self._answered_as_stats(text, metadata):
+            self._start(on_new_message, text, sender_id, metadata)
         return response.text("")
 
     async def _on_interaction(
