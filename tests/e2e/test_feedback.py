@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any, Iterator, List, Tuple
 
 import pytest
-import yaml
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from bot.ops.launcher import ROOT, Assistant
 from tests.e2e.conftest import START_TIMEOUT_SECONDS, RunningAssistant, base_credentials, model_path
 from tests.e2e.test_website import ask, bot_texts, open_page, settle, wait
+from tests.support.recording import recording_assistant as recording
 
 UP_LABEL = "Cette réponse m'a aidé"
 DOWN_LABEL = "Cette réponse ne m'a pas aidé"
@@ -29,18 +28,9 @@ DOWN_LABEL = "Cette réponse ne m'a pas aidé"
 def recording_assistant() -> Iterator[Tuple[RunningAssistant, Path]]:
     """The assistant with the website channel, its events kept in a SQLite file of its own."""
     folder = Path(tempfile.mkdtemp(prefix="urbact-feedback-"))
-    events = folder / "events.db"
-    endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8"))
-    endpoints["tracker_store"] = {"type": "SQL", "dialect": "sqlite", "db": str(events)}
-    endpoints_file = folder / "endpoints.yml"
-    endpoints_file.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
     credentials = base_credentials()
-    process = Assistant.launch(model=model_path(), credentials=credentials, endpoints=endpoints_file)
-    try:
-        process.wait_ready(timeout=START_TIMEOUT_SECONDS)
-        yield RunningAssistant(process, credentials), events
-    finally:
-        process.stop()
+    with recording(model_path(), folder, credentials, START_TIMEOUT_SECONDS) as process:
+        yield RunningAssistant(process, credentials), folder / "events.db"
 
 
 def recorded_ratings(events: Path, session_id: str) -> List[Any]:
