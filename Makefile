@@ -20,7 +20,7 @@ KB_FILES := $(wildcard data/kb/*.csv)
 
 .PHONY: help install data model run shell test test-steps lint types validate test-nlu test-stories test-python \
         test-unit test-integration test-e2e eval test-eval bench nlu-report purge-handoffs \
-        purge-conversations erase-person clean audit test-audit review-export review-import
+        purge-conversations erase-person clean audit test-audit review-export review-import insights-digest
 
 help:
 	@echo "make run    start the assistant (REST on 127.0.0.1:$(RASA_PORT))"
@@ -33,6 +33,7 @@ help:
 	@echo "make purge-handoffs [ARGS=...]  delete old handled hand-off requests (docs/handoff.md)"
 	@echo "make purge-conversations [ARGS=...]  delete conversations older than CONVERSATION_RETENTION_DAYS"
 	@echo "make erase-person EMAIL=...  erase one person's conversations, hand-off requests, Slack messages"
+	@echo "make insights-digest  post the week's figures and chart to the staff's Slack channel (cron, docs/slack.md)"
 	@echo "make review-export [SINCE=... UNTIL=...] / make review-import FILE=...  review loop (docs/website.md)"
 	@echo "make audit  pip-audit of both lock files (docs/security.md, results/audit.json)"
 
@@ -150,6 +151,11 @@ purge-conversations: install
 # into data/nlu/review.yml (checked first: nothing written on any error), learnt by `make model`.
 review-export: install
 	$(PY_RASA) -m bot.ops.review export $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL))
+
+# Weekly digest for cron (docs/slack.md): the last 7 days' key figures and chart posted to
+# SLACK_STAFF_CHANNEL; exit 2 Slack not configured, 3 conversations unreadable, 4 Slack failed.
+insights-digest: install
+	$(PY_RASA) -m bot.ops.insights_digest
 
 review-import: install
 	@test -n "$(FILE)" || { echo "usage: make review-import FILE=results/review/review-....csv" >&2; exit 2; }
