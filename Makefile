@@ -152,14 +152,14 @@ purge-conversations: install
 review-export: install
 	$(PY_RASA) -m bot.ops.review export $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL))
 
+review-import: install
+	@test -n "$(FILE)" || { echo "usage: make review-import FILE=results/review/review-....csv" >&2; exit 2; }
+	$(PY_RASA) -m bot.ops.review import "$(FILE)"
+
 # Weekly digest for cron (docs/slack.md): the last 7 days' key figures and chart posted to
 # SLACK_STAFF_CHANNEL; exit 2 Slack not configured, 3 conversations unreadable, 4 Slack failed.
 insights-digest: install
 	$(PY_RASA) -m bot.ops.insights_digest
-
-review-import: install
-	@test -n "$(FILE)" || { echo "usage: make review-import FILE=results/review/review-....csv" >&2; exit 2; }
-	$(PY_RASA) -m bot.ops.review import "$(FILE)"
 
 # Privacy, right to erasure: one person's conversations (Rasa environment: those of their
 # hand-off requests and those where the address was typed, when a tracker store is set),
