@@ -91,7 +91,9 @@ class InsightsPageInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "InsightsPageInput":
-        return cls(token=settings.INSIGHTS_TOKEN.read())
+        """Option `report_dir` (relative to the repository; tests): default results/insights."""
+        folder = (credentials or {}).get("report_dir")
+        return cls(token=settings.INSIGHTS_TOKEN.read(), report_dir=ROOT / folder if folder else REPORT_DIR)
 
     def __init__(self, token: str = "", report_dir: Path = REPORT_DIR) -> None:
         self.token = token

@@ -127,8 +127,11 @@ async def test_without_insights_token_the_page_does_not_exist(
 def test_from_credentials_reads_insights_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INSIGHTS_TOKEN", "  depuis-l-environnement ")
     assert InsightsPageInput.from_credentials(None).token == "depuis-l-environnement"
+    assert InsightsPageInput.from_credentials(None).report_dir.parts[-2:] == ("results", "insights")
     monkeypatch.delenv("INSIGHTS_TOKEN")
     assert InsightsPageInput.from_credentials(None).token == ""
+    elsewhere = InsightsPageInput.from_credentials({"report_dir": "/tmp/rapport-de-test"})
+    assert elsewhere.report_dir == Path("/tmp/rapport-de-test")  # absolute: kept as given
 
 
 def test_basic_header_parsing_and_comparison() -> None:
