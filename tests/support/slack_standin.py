@@ -382,24 +382,25 @@ class SlackStandIn:
     async def _auth_test(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "user_id": "U0URBACTBOT", "team_id": "T0URBACT"})
 
-    async def _scripted_refusal(self, method: str) -> Optional[web.Response]:
-        """The scripted answer of `method` when it is a failure, or Slack being unavailable."""
+    async def _file_call(self, method: str, request: web.Request) -> Tuple[Optional[web.Response], Dict[str, Any]]:
+        """(a refusal or None, the arguments): the scripted failure of `method`, Slack
+        unavailable, or a wrong token; arguments from the query string and the body."""
         answer = self._next_answer(method)
         if answer is not None:
             await asyncio.sleep(answer.delay_seconds)
             if answer.status != 200:
-                return self._refusal(answer)
+                return self._refusal(answer), {}
         if not self.available:
-            return web.json_response({"ok": False, "error": "service_unavailable"}, status=503)
-        return None
-
-    async def _upload_url(self, request: web.Request) -> web.Response:
-        refusal = await self._scripted_refusal("files.getUploadURLExternal")
-        if refusal is not None:
-            return refusal
+            return web.json_response({"ok": False, "error": "service_unavailable"}, status=503), {}
         body = {**dict(request.query), **await self._read(request)}
         if not self._authorised(request, body)[0]:
-            return web.json_response({"ok": False, "error": "invalid_auth"})
+            return web.json_response({"ok": False, "error": "invalid_auth"}), body
+        return None, body
+
+    async def _upload_url(self, request: web.Request) -> web.Response:
+        refusal, body = await self._file_call("files.getUploadURLExternal", request)
+        if refusal is not None:
+            return refusal
         if not body.get("filename") or not str(body.get("length") or "").isdigit():
             return web.json_response({"ok": False, "error": "invalid_arguments"})
         with self._lock:
@@ -423,12 +424,9 @@ class SlackStandIn:
         return web.Response(text=f"OK - {len(data)}")
 
     async def _complete_upload(self, request: web.Request) -> web.Response:
-        refusal = await self._scripted_refusal("files.completeUploadExternal")
+        refusal, body = await self._file_call("files.completeUploadExternal", request)
         if refusal is not None:
             return refusal
-        body = {**dict(request.query), **await self._read(request)}
-        if not self._authorised(request, body)[0]:
-            return web.json_response({"ok": False, "error": "invalid_auth"})
         shared = json.loads(str(body.get("files") or "[]"))
         with self._lock:
             pendings = [self._pending_uploads.get(str(f.get("id"))) for f in shared]

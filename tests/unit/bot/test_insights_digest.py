@@ -11,7 +11,7 @@ from typing import Iterator
 import pytest
 
 from bot.ops import insights_digest
-from tests.support.recorded_week import EMAIL, record_week
+from tests.support.recorded_week import EMAIL
 from tests.support.slack_standin import SlackStandIn
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -23,13 +23,6 @@ STAFF_CHANNEL = "C0STAFF"
 def slack_api() -> Iterator[SlackStandIn]:
     with SlackStandIn(token=TOKEN) as standin:
         yield standin
-
-
-@pytest.fixture()
-def recorded_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("TRACKER_STORE_URL", record_week(tmp_path / "conversations.db"))
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'no-handoffs.db'}")
-    return tmp_path / "conversations.db"
 
 
 @pytest.fixture()

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import base64
 import logging
-import uuid
 from pathlib import Path
 from typing import AsyncIterator, Awaitable, Callable, Dict, Optional, Tuple
 from urllib.parse import urljoin
 
 import aiohttp
 import pytest
-from sanic import Sanic
 
 from bot.channels.insights_page import InsightsPageInput, password_of, report_file, token_matches
-from tests.support.slack_standin import free_port
+from tests.support.sanic_server import served
 
 TOKEN = "jeton-de-test-equipe"
 PNG = b"\x89PNG\r\n\x1a\nfake chart"
@@ -38,27 +36,19 @@ def report_dir(tmp_path: Path) -> Path:
 
 
 async def serve(channel: InsightsPageInput) -> AsyncIterator[Get]:
-    Sanic.test_mode = True
-    app = Sanic(f"insights_test_{uuid.uuid4().hex[:8]}")
-
     async def no_messages(_: object) -> None:
         raise AssertionError("the insights page never hands a message to the assistant")
 
     # As rasa.core.channels.channel.register does with `rasa run`'s route "/webhooks/".
-    app.blueprint(channel.blueprint(no_messages), url_prefix=urljoin("/webhooks/", channel.url_prefix()))
-    port = free_port()
-    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True)
-    await server.startup()
+    prefix = urljoin("/webhooks/", channel.url_prefix())
+    async with served(channel.blueprint(no_messages), prefix) as base_url:
 
-    async def get(path: str, headers: Optional[Dict[str, str]] = None) -> Tuple[int, Dict[str, str], bytes]:
-        async with aiohttp.ClientSession() as session:
-            url = f"http://127.0.0.1:{port}{path}"
-            async with session.get(url, headers=headers or {}, allow_redirects=False) as resp:
-                return resp.status, dict(resp.headers), await resp.read()
+        async def get(path: str, headers: Optional[Dict[str, str]] = None) -> Tuple[int, Dict[str, str], bytes]:
+            async with aiohttp.ClientSession() as session:
+                async with session.get(base_url + path, headers=headers or {}, allow_redirects=False) as resp:
+                    return resp.status, dict(resp.headers), await resp.read()
 
-    yield get
-    server.close()
-    await server.wait_closed()
+        yield get
 
 
 @pytest.fixture()

@@ -5,12 +5,10 @@ and the Slack channel answering it before NLU."""
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 from typing import Any, AsyncIterator, Dict, Iterator
 
 import pytest
-from sanic import Sanic
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels import slack_stats
@@ -27,8 +25,9 @@ from bot.channels.slack_stats import (
     post_figures,
     weekly_figures,
 )
-from tests.support.recorded_week import EMAIL, SENDERS, record_week
-from tests.support.slack_standin import Answer, SlackStandIn, event_payload, free_port, signed_headers
+from tests.support.recorded_week import EMAIL, SENDERS
+from tests.support.sanic_server import served
+from tests.support.slack_standin import Answer, SlackStandIn, event_payload, signed_headers
 from tests.unit.bot.test_slack_channel import FakeAssistant, Server
 
 TOKEN = "test-bot-token"
@@ -41,13 +40,6 @@ PNG = b"\x89PNG\r\n\x1a\nchart"
 def slack_api() -> Iterator[SlackStandIn]:
     with SlackStandIn(token=TOKEN) as standin:
         yield standin
-
-
-@pytest.fixture()
-def recorded_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("TRACKER_STORE_URL", record_week(tmp_path / "conversations.db"))
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'no-handoffs.db'}")
-    return tmp_path / "conversations.db"
 
 
 # -- the command and who may use it ---------------------------------------------------
@@ -157,18 +149,11 @@ async def test_refused_upload_raises_not_posted(slack_api: SlackStandIn) -> None
 @pytest.fixture()
 async def server(slack_api: SlackStandIn) -> AsyncIterator[Server]:
     slack_api.clear()
-    Sanic.test_mode = True
-    app = Sanic(f"slack_stats_test_{uuid.uuid4().hex[:8]}")
     channel = UrbactSlackInput(TOKEN, SECRET, staff_channel="C0STAFF", api_base_url=slack_api.base_url,
                                staff_user_ids=frozenset({STAFF}))
     assistant = FakeAssistant()
-    app.blueprint(channel.blueprint(assistant), url_prefix="/webhooks/slack")
-    port = free_port()
-    srv = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True)
-    await srv.startup()
-    yield Server(f"http://127.0.0.1:{port}/webhooks/slack/webhook", assistant, channel)
-    srv.close()
-    await srv.wait_closed()
+    async with served(channel.blueprint(assistant), "/webhooks/slack") as base_url:
+        yield Server(f"{base_url}/webhooks/slack/webhook", assistant, channel)
 
 
 async def send(server: Server, payload: Dict[str, Any]) -> None:
