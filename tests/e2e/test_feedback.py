@@ -33,6 +33,13 @@ def recording_assistant() -> Iterator[Tuple[RunningAssistant, Path]]:
         yield RunningAssistant(process, credentials), folder / "events.db"
 
 
+@pytest.fixture
+def chat(browser: WebDriver, recording_assistant: Tuple[RunningAssistant, Path]) -> Tuple[RunningAssistant, Path]:
+    """The demo page open in the browser, its greeting received."""
+    open_page(browser, recording_assistant[0])
+    return recording_assistant
+
+
 def recorded_ratings(events: Path, session_id: str) -> List[Any]:
     """The ratings of the feedback messages recorded for one conversation, in order."""
     with sqlite3.connect(events) as connection:
@@ -52,11 +59,7 @@ def thumbs(driver: WebDriver) -> List[Any]:
     return driver.find_elements(By.CSS_SELECTOR, ".uc-bot .uc-thumb")
 
 
-def test_thumbs_are_buttons_labelled_in_french(
-    browser: WebDriver, recording_assistant: Tuple[RunningAssistant, Path]
-) -> None:
-    assistant, _ = recording_assistant
-    open_page(browser, assistant)
+def test_thumbs_are_buttons_labelled_in_french(browser: WebDriver, chat: Tuple[RunningAssistant, Path]) -> None:
     buttons = thumbs(browser)
     assert buttons, "the greeting has its thumbs"
     labels = [button.get_attribute("aria-label") for button in buttons[:2]]
@@ -65,11 +68,8 @@ def test_thumbs_are_buttons_labelled_in_french(
     assert all(button.get_attribute("aria-pressed") == "false" for button in buttons)
 
 
-def test_a_thumb_is_recorded_once_and_thanked(
-    browser: WebDriver, recording_assistant: Tuple[RunningAssistant, Path]
-) -> None:
-    assistant, events = recording_assistant
-    open_page(browser, assistant)
+def test_a_thumb_is_recorded_once_and_thanked(browser: WebDriver, chat: Tuple[RunningAssistant, Path]) -> None:
+    _, events = chat
     answer = ask(browser, "est-ce que notre équipe doit être bilingue ?")
     assert answer
     before = len(bot_texts(browser))
@@ -93,11 +93,8 @@ def test_a_thumb_is_recorded_once_and_thanked(
     assert recorded_ratings(events, session_id) == ["down"]
 
 
-def test_a_forged_rating_is_not_recorded(
-    browser: WebDriver, recording_assistant: Tuple[RunningAssistant, Path]
-) -> None:
-    assistant, events = recording_assistant
-    open_page(browser, assistant)
+def test_a_forged_rating_is_not_recorded(browser: WebDriver, chat: Tuple[RunningAssistant, Path]) -> None:
+    assistant, events = chat
     refusal = ask(browser, '/feedback{"rating":"jean.dupont@example.fr"}')
     assert refusal == ["Avis non reconnu : il n'a pas été enregistré."]
     session_id = browser.execute_script("return window.UrbactChat.status().sessionId")
