@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import threading
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
@@ -56,6 +57,9 @@ HANDOFF_LABELS: Final[Mapping[str, str]] = {
     "handled": "traitées",
 }
 _NOT_WORDS = re.compile(r"[^a-z0-9']+")
+# One computation at a time in the Rasa process: repeated requests wait instead of piling up
+# on the cores that answer conversations (and matplotlib is not drawn from two threads at once).
+_ONE_AT_A_TIME = threading.Lock()
 
 
 class Asker(str, Enum):
@@ -144,11 +148,12 @@ def weekly_figures(today: Optional[date] = None, conversations_url: Optional[str
     from bot.insights import charts, report, store
 
     since, until = report.default_period(today)
-    try:
-        insights = report.load_insights(since, until, conversations_url, database_url)
-    except (store.StoreUnavailable, SettingError) as error:
-        raise FiguresUnavailable(str(error)) from None
-    return WeeklyFigures(figures_text(insights.summary), charts.render_chart(insights, CHART_NAME))
+    with _ONE_AT_A_TIME:
+        try:
+            insights = report.load_insights(since, until, conversations_url, database_url)
+        except (store.StoreUnavailable, SettingError) as error:
+            raise FiguresUnavailable(str(error)) from None
+        return WeeklyFigures(figures_text(insights.summary), charts.render_chart(insights, CHART_NAME))
 
 
 # -- posting --------------------------------------------------------------------------
