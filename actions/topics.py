@@ -71,6 +71,8 @@ TOPIC_LABELS: Final[Dict[str, str]] = {
     # contact-point staff (Slack only)
     "staff_list_handoffs": "Demandes en attente",
     "staff_mark_handled": "Marquer une demande traitée",
+    # a visitor's thumb under an answer (website widget)
+    "feedback": "Avis sur une réponse",
 }
 
 # Intents never offered as "did you mean" suggestions: they are not topics.
@@ -78,7 +80,7 @@ NEVER_SUGGESTED: Final[FrozenSet[str]] = frozenset(
     {
         "nlu_fallback", "out_of_scope", "greet", "goodbye", "thank", "affirm", "deny",
         "answer_not_helpful",
-        "staff_list_handoffs", "staff_mark_handled",
+        "staff_list_handoffs", "staff_mark_handled", "feedback",
     }
 )
 
