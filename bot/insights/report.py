@@ -42,3 +42,15 @@ def write_summary(insights: Insights, out_dir: Path) -> Path:
     path = out_dir / "summary.json"
     path.write_text(json.dumps(insights.summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def write_report(insights: Insights, out_dir: Path) -> Path:
+    """summary.json, the PNG charts and index.html in out_dir; returns index.html's path."""
+    from bot.insights.charts import write_charts
+    from bot.insights.page import render_page
+
+    write_summary(insights, out_dir)
+    charts = write_charts(insights, out_dir)
+    page = out_dir / "index.html"
+    page.write_text(render_page(insights, {name: path.name for name, path in charts.items()}), encoding="utf-8")
+    return page

@@ -31,6 +31,8 @@ OUT_OF_SCOPE_INTENT: Final[str] = "out_of_scope"
 FEEDBACK_INTENT: Final[str] = "feedback"
 RATING_ENTITY: Final[str] = "rating"
 MYTH_PREFIX: Final[str] = "myth_"
+# Hand-off statuses (store.handoff_statuses), always all present, 0 when none.
+HANDOFF_STATUSES: Final[tuple[str, ...]] = ("pending", "sending", "delivered", "handled")
 # Actions that do not answer a message: the next one after them does.
 NOT_ANSWERS: Final[FrozenSet[str]] = frozenset({"action_listen", "action_unlikely_intent", "action_session_start"})
 NOT_TOPICS: Final[FrozenSet[str]] = NEVER_SUGGESTED | QUIZ_ONLY | {FEEDBACK_INTENT, "inform"}
@@ -194,7 +196,7 @@ def build_insights(events: Iterable[StoredEvent], since: date, until: date,
         "asked_cities": tally.cities.top(TOP_NAMES),
         "asked_networks": tally.networks.top(TOP_NAMES),
         "unanswered": group_similar(tally.unanswered),
-        "handoffs": dict(sorted((handoffs or {}).items())),
+        "handoffs": {**{status: 0 for status in HANDOFF_STATUSES}, **(handoffs or {})},
         "feedback": {"up": tally.feedback["up"], "down": tally.feedback["down"]},
     }
     daily = [DayCount(day, tally.per_day[day], tally.fallbacks_per_day[day]) for day in _days(since, until)]

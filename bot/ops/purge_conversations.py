@@ -10,8 +10,9 @@ imports `actions`):
 
 Which store: `--tracker-url` (an SQLAlchemy URL), else TRACKER_STORE_URL, else the
 variables of the production profile (TRACKER_DB_HOST, TRACKER_DB_PORT, TRACKER_DB_NAME,
-TRACKER_DB_USER, TRACKER_DB_PASSWORD, PostgreSQL). Without any, conversations are kept in
-Rasa's memory (default profile): nothing is stored, the command says so and exits 0.
+TRACKER_DB_USER, TRACKER_DB_PASSWORD, PostgreSQL), else the embedded default's recording,
+var/conversations.db (SQLite, endpoints.yml). A SQLite file that does not exist yet holds
+no conversation: the command says so and exits 0.
 
 A conversation (all the events of one sender id) is deleted when its **last** event is
 older than the retention period: a conversation still going on is never cut. Erasure by
@@ -28,12 +29,15 @@ import argparse
 import logging
 import sys
 import time
+from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Set
 
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.insights import store
+from bot.insights.store import safe_url
 from common import settings
 from common.settings import SettingError
 
@@ -51,28 +55,23 @@ def retention_days_from_env() -> int:
         raise SystemExit(str(error)) from None
 
 
-def tracker_url_from_env() -> Optional[str]:
-    """TRACKER_STORE_URL, else the production profile's TRACKER_DB_* (PostgreSQL), else None.
+def tracker_url_from_env() -> str:
+    """TRACKER_STORE_URL, else the production profile's TRACKER_DB_* (PostgreSQL), else the
+    embedded default's var/conversations.db (bot/insights/store.py: one rule for both commands).
 
     A TRACKER_DB_PORT that is not a port stops the command (SystemExit, French reason)."""
-    url = settings.TRACKER_STORE_URL.require()
-    if url:
-        return url
-    host = settings.TRACKER_DB_HOST.require()
-    if not host:
-        return None
     try:
-        port = settings.TRACKER_DB_PORT.require()
+        return store.conversations_url_from_env()
     except SettingError as error:
         raise SystemExit(str(error)) from None
-    return URL.create(
-        "postgresql",
-        username=settings.TRACKER_DB_USER.require() or None,
-        password=settings.TRACKER_DB_PASSWORD.require() or None,
-        host=host,
-        port=port or None,
-        database=settings.TRACKER_DB_NAME.require(),
-    ).render_as_string(hide_password=False)
+
+
+def missing_sqlite_file(url: str) -> Optional[str]:
+    """The path of a SQLite store whose file does not exist (nothing recorded yet), else None."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return None if Path(parsed.database).exists() else parsed.database
 
 
 def _like_pattern(text: str) -> str:
@@ -153,13 +152,6 @@ def purge(
     return 0
 
 
-def safe_url(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - never print a password from an unreadable URL
-        return "?"
-
-
 def read_sender_ids(source: Optional[str]) -> List[str]:
     if not source:
         return []
@@ -176,8 +168,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--sender-ids-from", help="erase the conversations listed in this file, one per line ('-': stdin)")
     parser.add_argument("--email", help="erase every conversation in which this address was typed")
     parser.add_argument("--dry-run", action="store_true", help="count, delete nothing")
-    parser.add_argument("--tracker-url", help="SQLAlchemy URL of the tracker store (default: TRACKER_STORE_URL "
-                                              "or TRACKER_DB_*)")
+    parser.add_argument("--tracker-url", help="SQLAlchemy URL of the tracker store (default: TRACKER_STORE_URL, "
+                                              "TRACKER_DB_*, else var/conversations.db)")
     args = parser.parse_args(argv)
     if args.older_than_days is not None and args.older_than_days < 1:
         parser.error("--older-than-days doit valoir au moins 1")
@@ -190,9 +182,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if days is None and not erasure:
         days = retention_days_from_env()
     url = args.tracker_url or tracker_url_from_env()
-    if not url:
-        print("Aucune base de conversations configurée (TRACKER_STORE_URL ou TRACKER_DB_HOST) : "
-              "Rasa garde les conversations en mémoire, rien n'est stocké à purger.")
+    missing = missing_sqlite_file(url)
+    if missing:
+        print(f"Aucune conversation enregistrée ({missing} n'existe pas encore) : rien à purger.")
         return 0
     return purge(url, days, sender_ids, args.email, args.dry_run)
 

@@ -1,16 +1,17 @@
 """Retention purge and erasure of stored conversations (bot/ops/purge_conversations.py).
 
-Rasa environment, real PostgreSQL: each test creates a throwaway database, lets Rasa's own
+Rasa environment, real PostgreSQL and SQLite (the embedded default's recording): each test creates a throwaway database, lets Rasa's own
 SQLTrackerStore write conversations into it, runs the command, and reads them back through
 the same store. Fails (not skipped) when PostgreSQL is unreachable.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 import uuid
-from typing import Iterator, List
+from typing import Any, Iterator, List
 
 import psycopg2
 import pytest
@@ -20,6 +21,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUtt
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
 
+from bot.insights import store
 from bot.ops import purge_conversations
 
 ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -123,8 +125,37 @@ def test_unreachable_store_exits_2_without_password(capsys) -> None:
     assert "Base des conversations indisponible" in err and "secret" not in err
 
 
-def test_without_a_tracker_store_nothing_is_stored(monkeypatch, capsys) -> None:
+def test_without_a_store_setting_the_recorded_sqlite_file_is_purged(tmp_path, monkeypatch, capsys) -> None:
+    """The embedded default records in var/conversations.db: the purge applies to it."""
     for name in ("TRACKER_STORE_URL", "TRACKER_DB_HOST"):
         monkeypatch.delenv(name, raising=False)
+    recorded = tmp_path / "conversations.db"
+    monkeypatch.setattr(store, "DEFAULT_CONVERSATIONS_DB", recorded)
     assert purge_conversations.main(["--dry-run"]) == 0
-    assert "en mémoire" in capsys.readouterr().out
+    assert "rien à purger" in capsys.readouterr().out and not recorded.exists()
+
+    sqlite_store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(recorded))
+    await_all(sqlite_store.save(conversation("rest:old", [120])), sqlite_store.save(conversation("rest:recent", [2])))
+    assert purge_conversations.main([]) == 0
+    assert "1 conversation(s) (3 événement(s)) supprimée(s)" in capsys.readouterr().out
+    assert list(asyncio.run(sqlite_store.keys())) == ["rest:recent"]
+
+
+def test_erasure_by_typed_email_on_the_recorded_sqlite_file(tmp_path, monkeypatch) -> None:
+    for name in ("TRACKER_STORE_URL", "TRACKER_DB_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    recorded = tmp_path / "conversations.db"
+    monkeypatch.setattr(store, "DEFAULT_CONVERSATIONS_DB", recorded)
+    sqlite_store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(recorded))
+    await_all(sqlite_store.save(conversation("rest:jeanne", [1], text="jeanne@ville.fr")),
+              sqlite_store.save(conversation("rest:autre", [1])))
+    assert purge_conversations.main(["--email", "Jeanne@Ville.fr"]) == 0
+    assert list(asyncio.run(sqlite_store.keys())) == ["rest:autre"]
+
+
+def await_all(*coroutines: Any) -> None:
+    async def run() -> None:
+        for coroutine in coroutines:
+            await coroutine
+
+    asyncio.run(run())
