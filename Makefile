@@ -20,7 +20,7 @@ KB_FILES := $(wildcard data/kb/*.csv)
 
 .PHONY: help install data model run shell test test-steps lint types validate test-nlu test-stories test-python \
         test-unit test-integration test-e2e eval test-eval bench nlu-report purge-handoffs \
-        purge-conversations erase-person clean audit test-audit review-export review-import insights-digest
+        purge-conversations erase-person clean audit test-audit review-export review-import insights-digest insights
 
 help:
 	@echo "make run    start the assistant (REST on 127.0.0.1:$(RASA_PORT))"
@@ -33,6 +33,7 @@ help:
 	@echo "make purge-handoffs [ARGS=...]  delete old handled hand-off requests (docs/handoff.md)"
 	@echo "make purge-conversations [ARGS=...]  delete conversations older than CONVERSATION_RETENTION_DAYS"
 	@echo "make erase-person EMAIL=...  erase one person's conversations, hand-off requests, Slack messages"
+	@echo "make insights [SINCE=AAAA-MM-JJ UNTIL=AAAA-MM-JJ]  what cities asked, what was missed (results/insights/, default: last 7 days)"
 	@echo "make insights-digest  post the week's figures and chart to the staff's Slack channel (cron, docs/slack.md)"
 	@echo "make review-export [SINCE=... UNTIL=...] / make review-import FILE=...  review loop (docs/website.md)"
 	@echo "make audit  pip-audit of both lock files (docs/security.md, results/audit.json)"
@@ -140,11 +141,17 @@ nlu-report: model
 purge-handoffs: install data
 	$(PY_ACTIONS) -m actions.ops.purge_handoffs $(ARGS)
 
-# Privacy: delete stored conversations (Rasa's SQL tracker store: TRACKER_STORE_URL or the
-# production profile's TRACKER_DB_*) whose last message is older than
+# Privacy: delete stored conversations (Rasa's SQL tracker store: TRACKER_STORE_URL, the
+# production profile's TRACKER_DB_*, else the recorded var/conversations.db) whose last message is older than
 # CONVERSATION_RETENTION_DAYS (90) days; ARGS="--dry-run" only counts.
 purge-conversations: install
 	$(PY_RASA) -m bot.ops.purge_conversations $(ARGS)
+
+# Insights (bot/insights/, bot/ops/insights.py): the recorded conversations of a period (SINCE=,
+# UNTIL=, AAAA-MM-JJ, UTC days; default the last 7 days) to results/insights/index.html, its PNG
+# charts and summary.json; from var/conversations.db, or TRACKER_STORE_URL / TRACKER_DB_*.
+insights: install
+	$(PY_RASA) -m bot.ops.insights $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL))
 
 # Review loop (bot/ops/review.py): the missed and low-confidence messages of a period (SINCE=,
 # UNTIL=, AAAA-MM-JJ; default the last 7 days) to results/review/*.csv; the labelled file back
@@ -162,7 +169,7 @@ insights-digest: install
 	$(PY_RASA) -m bot.ops.insights_digest
 
 # Privacy, right to erasure: one person's conversations (Rasa environment: those of their
-# hand-off requests and those where the address was typed, when a tracker store is set),
+# hand-off requests and those where the address was typed),
 # then their hand-off requests and the Slack message of each (actions environment).
 # ARGS="--dry-run" only counts.
 erase-person: install

@@ -7,6 +7,8 @@ PostgreSQL. The events of a period are read with ONE query, streamed in batches
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Dict, Iterator, NamedTuple, Optional, Tuple
@@ -102,6 +104,15 @@ def safe_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 - never print a password from an unreadable URL
         return "?"
+
+
+def prepare_sqlite_file(path: Path) -> None:
+    """Create the recording's SQLite file (and its folder) in WAL mode, which the file keeps:
+    a reader (`make insights`, the Slack figures) then never blocks Rasa's writes, nor waits
+    for them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
 
 
 def _engine(url: str) -> sa.engine.Engine:

@@ -2,6 +2,7 @@
 
     .venv-rasa/bin/python -m bot.ops.insights [--since DAY] [--until DAY] [--out DIR]
         [--conversations-url URL] [--database-url URL]
+    .venv-rasa/bin/python -m bot.ops.insights --prepare-store var/conversations.db
 
 Reads the recorded conversations of the period (days UTC, inclusive; default the last 7
 days): var/conversations.db, or TRACKER_STORE_URL, or the production profile's TRACKER_DB_*;
@@ -44,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder of the report (default results/insights)")
     parser.add_argument("--conversations-url", help="SQLAlchemy URL of the recorded conversations")
     parser.add_argument("--database-url", help="SQLAlchemy URL of the actions' database (hand-off statuses)")
+    parser.add_argument("--prepare-store", type=Path, metavar="FILE",
+                        help="only create the SQLite recording FILE in WAL mode (bot/ops/run.sh), then exit")
     return parser
 
 
@@ -55,6 +58,9 @@ def period(since: Optional[date], until: Optional[date]) -> tuple[date, date]:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.prepare_store:
+        store.prepare_sqlite_file(args.prepare_store)
+        return 0
     since, until = period(args.since, args.until)
     if since > until:
         parser.error(f"--since ({since}) est après --until ({until})")

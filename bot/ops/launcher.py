@@ -6,12 +6,17 @@
 Ports are free ones picked at start; logs go to temporary files that `logs()` returns. The
 action server listens on 127.0.0.1 and requires ACTION_SERVER_TOKEN (a random one unless
 the environment or extra_env sets it; `env[SECRET_ENV]` holds it).
+
+An endpoints file that records conversations in var/conversations.db (the embedded default)
+is copied into the temporary folder with the store moved there: each launched assistant
+records in a file of its own (`conversations_url`), never in the repository's var/.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import tempfile
@@ -24,11 +29,13 @@ from typing import Dict, Iterator, Optional
 
 import yaml
 
+from bot.insights.store import prepare_sqlite_file
 from common.action_secret import ENV_NAME as SECRET_ENV
 from common.action_secret import new_secret
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CREDENTIALS: Dict[str, object] = {"bot.channels.rest.FrenchRestInput": None}
+RECORDING_LINE = re.compile(r"^(\s+db:\s*)var/conversations\.db\s*$", re.MULTILINE)
 
 
 def free_port() -> int:
@@ -45,6 +52,21 @@ def current_model() -> Path:
     if not model.exists():
         raise RuntimeError(f"Pas de modèle entraîné ({model}) : lancez d'abord `make model`.")
     return model
+
+
+def own_recording(endpoints: Path, workdir: Path) -> tuple[Path, Optional[Path]]:
+    """The endpoints file to start with, and the SQLite file it records in (None: not SQLite).
+
+    When `endpoints` records in var/conversations.db, a copy in workdir records in
+    workdir/conversations.db instead (created in WAL mode, as bot/ops/run.sh does)."""
+    text = endpoints.read_text(encoding="utf-8")
+    if not RECORDING_LINE.search(text):
+        return endpoints, None
+    recording = workdir / "conversations.db"
+    prepare_sqlite_file(recording)
+    copy = workdir / "endpoints.yml"
+    copy.write_text(RECORDING_LINE.sub(lambda m: f"{m.group(1)}{recording}", text), encoding="utf-8")
+    return copy, recording
 
 
 def spawn_actions(port: int, env: Dict[str, str], workdir: Path) -> subprocess.Popen:
@@ -65,6 +87,12 @@ class Assistant:
     workdir: Path
     started_at: float
     env: Dict[str, str] = field(default_factory=dict)
+    recording: Optional[Path] = None
+
+    @property
+    def conversations_url(self) -> Optional[str]:
+        """SQLAlchemy URL of this assistant's recorded conversations (None: not recorded in SQLite)."""
+        return f"sqlite:///{self.recording}" if self.recording else None
 
     @property
     def base_url(self) -> str:
@@ -155,6 +183,7 @@ class Assistant:
         env.setdefault(SECRET_ENV, new_secret())
         env.setdefault("DATABASE_URL", f"sqlite+aiosqlite:///{ROOT / 'var' / 'urbact.db'}")
         env.update(extra_env or {})
+        endpoints, recording = own_recording(endpoints, workdir)
         started_at = time.monotonic()
         actions = spawn_actions(actions_port, env, workdir)
         rasa = subprocess.Popen(
@@ -162,7 +191,7 @@ class Assistant:
              "--port", str(rasa_port), "--credentials", str(creds_path), "--endpoints", str(endpoints)],
             cwd=ROOT, env=env, stdout=open(workdir / "rasa.log", "wb"), stderr=subprocess.STDOUT,
         )
-        return cls(rasa, actions, rasa_port, actions_port, workdir, started_at, env)
+        return cls(rasa, actions, rasa_port, actions_port, workdir, started_at, env, recording)
 
     @classmethod
     @contextlib.contextmanager

@@ -31,6 +31,11 @@ trap stop INT TERM EXIT
 pids+=($!)
 
 credentials=$(bot/ops/credentials.sh)
+# The embedded default records every conversation in var/conversations.db (endpoints.yml):
+# created in WAL mode, so `make insights` and the Slack figures never block Rasa's writes.
+if grep -q '^  db: var/conversations.db' "$endpoints"; then
+  .venv-rasa/bin/python -m bot.ops.insights --prepare-store var/conversations.db
+fi
 if [ "$mode" = shell ]; then
   .venv-rasa/bin/python -m bot.start shell --model "$model" --credentials "$credentials" --endpoints "$endpoints"
   exit 0
