@@ -106,6 +106,14 @@ def safe_url(url: str) -> str:
         return "?"
 
 
+def missing_sqlite_file(url: str) -> Optional[str]:
+    """The path of a SQLite store whose file does not exist (nothing recorded yet), else None."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return None if Path(parsed.database).exists() else parsed.database
+
+
 def prepare_sqlite_file(path: Path) -> None:
     """Create the recording's SQLite file (and its folder) in WAL mode, which the file keeps:
     a reader (`make insights`, the Slack figures) then never blocks Rasa's writes, nor waits
@@ -127,7 +135,10 @@ def _unavailable(url: str, error: sa.exc.SQLAlchemyError) -> StoreUnavailable:
 def read_events(url: str, since: date, until: date) -> Iterator[StoredEvent]:
     """The user and action events recorded from `since` to `until` (days, UTC, inclusive),
     in the order they were stored. One query, streamed; StoreUnavailable on a database error.
-    A store that has no `events` table yet (nothing recorded) gives no events."""
+    A store that has no `events` table, or no file, yet (nothing recorded) gives no events
+    (and no file is created)."""
+    if missing_sqlite_file(url):
+        return
     start, end = period_bounds(since, until)
     engine = _engine(url)
     try:
@@ -153,6 +164,8 @@ def read_events(url: str, since: date, until: date) -> Iterator[StoredEvent]:
 def handoff_statuses(url: str, since: date, until: date) -> Dict[str, int]:
     """Hand-off requests created in the period, counted by status (pending, sending,
     delivered, handled); only statuses are read, never what people wrote. No table: {}."""
+    if missing_sqlite_file(url):
+        return {}
     # Aware UTC datetimes: PostgreSQL compares them with its timestamptz; SQLite's stored
     # text is UTC already and SQLAlchemy formats them without the offset.
     start, end = (datetime.fromtimestamp(bound, tz=timezone.utc) for bound in period_bounds(since, until))

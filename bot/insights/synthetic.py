@@ -23,7 +23,7 @@ from rasa.shared.core.events import (
     UserUttered,
 )
 
-from bot.insights.store import EVENTS
+from bot.insights.store import EVENTS, READ_TYPES, StoredEvent
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,12 @@ def row_of(sender_id: str, event: Event) -> Dict[str, Any]:
         "action_name": data.get("name"),
         "data": json.dumps(data),
     }
+
+
+def stored_events(sender_id: str, events: Sequence[Event]) -> List[StoredEvent]:
+    """The events as `store.read_events` gives them back (the types it reads), without a database."""
+    rows = (row_of(sender_id, event) for event in events)
+    return [StoredEvent(**row) for row in rows if row["type_name"] in READ_TYPES]
 
 
 def large_store_rows(total_events: int, start: float, days: int, seed: int = 12) -> Iterator[Dict[str, Any]]:

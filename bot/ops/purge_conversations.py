@@ -29,11 +29,9 @@ import argparse
 import logging
 import sys
 import time
-from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Set
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.insights import store
@@ -64,14 +62,6 @@ def tracker_url_from_env() -> str:
         return store.conversations_url_from_env()
     except SettingError as error:
         raise SystemExit(str(error)) from None
-
-
-def missing_sqlite_file(url: str) -> Optional[str]:
-    """The path of a SQLite store whose file does not exist (nothing recorded yet), else None."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
-        return None
-    return None if Path(parsed.database).exists() else parsed.database
 
 
 def _like_pattern(text: str) -> str:
@@ -182,7 +172,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if days is None and not erasure:
         days = retention_days_from_env()
     url = args.tracker_url or tracker_url_from_env()
-    missing = missing_sqlite_file(url)
+    missing = store.missing_sqlite_file(url)
     if missing:
         print(f"Aucune conversation enregistrée ({missing} n'existe pas encore) : rien à purger.")
         return 0
