@@ -4,6 +4,9 @@ Writes results/bench.json and results/bench.md. Every number comes from a real r
 machine: the assistant is started as it is by `make run` (action server + `rasa run`), and
 requests go over HTTP to the REST channel, as a website back end would send them.
 
+Also `make insights` over a recorded store of 100,000 synthetic events (Rasa's schema, SQLite),
+timed as a whole command (process start included).
+
 Options: --quick (fewer requests, no full training), --skip-training, --skip-production.
 """
 
@@ -52,7 +55,9 @@ TARGETS = {
     "rasa_peak_rss_mb": 1200,
     "actions_peak_rss_mb": 150,
     "full_training_s": 180,
+    "insights_100k_events_s": 10,
 }
+INSIGHTS_EVENTS = 100_000
 
 
 def summary_ms(seconds: Sequence[float]) -> Dict[str, float]:
@@ -305,6 +310,30 @@ def production_env() -> Dict[str, str]:
     }
 
 
+def insights_seconds(events: int = INSIGHTS_EVENTS) -> Dict[str, Any]:
+    """`python -m bot.ops.insights` over a week of `events` synthetic events written with Rasa's
+    schema into a SQLite store of its own: the command's wall time, process start included."""
+    from datetime import datetime, timedelta, timezone
+
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+
+    from bot.insights.store import period_bounds, prepare_sqlite_file
+    from bot.insights.synthetic import large_store_rows, write_rows
+
+    until = datetime.now(timezone.utc).date()
+    since = until - timedelta(days=6)
+    with tempfile.TemporaryDirectory(prefix="urbact-insights-bench-") as folder:
+        path = Path(folder) / "conversations.db"
+        prepare_sqlite_file(path)
+        SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(path))  # Rasa creates its table
+        url = f"sqlite:///{path}"
+        written = write_rows(url, large_store_rows(events, period_bounds(since, until)[0], days=7))
+        seconds = timed([sys.executable, "-m", "bot.ops.insights", "--since", since.isoformat(),
+                         "--until", until.isoformat(), "--conversations-url", url, "--out", str(Path(folder) / "report")])
+    return {"events": written, "seconds": round(seconds, 2)}
+
+
 def markdown(results: Dict[str, Any]) -> str:
     embedded = results["embedded"]
     rows = [
@@ -321,6 +350,7 @@ def markdown(results: Dict[str, Any]) -> str:
         ("full training (s)", results.get("full_training_s", "not run"), "≤ 180"),
         ("`make model` when nothing changed (s)", results["unchanged_model_check_s"], "no retraining"),
         ("`make run` when nothing changed → first correct answer (s)", results["make_run_start_s"], "≤ 20"),
+        (f"`make insights` over {results['insights']['events']:,} recorded events (s)", results["insights"]["seconds"], "< 10"),
     ]
     lines = ["| measure | measured | target |", "| --- | --- | --- |"]
     lines += [f"| {name} | {value} | {target} |" for name, value, target in rows]
@@ -358,6 +388,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     model_script = [str(ROOT / "bot/ops/model.sh")]
     results["unchanged_model_check_s"] = timed(model_script)
     results["make_run_start_s"] = make_run_start_seconds()
+    results["insights"] = insights_seconds()
     model = current_model()
     results["embedded"] = measure_profile(model, args, ROOT / "endpoints.yml", {})
     if not args.skip_production:
