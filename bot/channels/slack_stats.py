@@ -104,6 +104,11 @@ def _day(iso: str) -> str:
     return date.fromisoformat(iso).strftime("%d/%m/%Y")
 
 
+def _count(number: int, word: str) -> str:
+    """French plural: 0 and 1 take the singular."""
+    return f"{number} {word}{'s' if number > 1 else ''}"
+
+
 def _counted(items: Sequence[Mapping[str, Any]], key: str) -> str:
     shown = [f"{item[key]} ({item['count']})" for item in items[:TOP_SHOWN]]
     return ", ".join(shown) if shown else "aucun"
@@ -129,15 +134,16 @@ def figures_text(summary: Mapping[str, Any]) -> str:
     unanswered = sum(int(group["count"]) for group in summary["unanswered"])
     lines: List[str] = [
         f"*Statistiques du {_day(period['since'])} au {_day(period['until'])}*",
-        f"• {summary['conversations']} conversation(s), {summary['user_messages']} message(s) des visiteurs",
+        f"• {_count(summary['conversations'], 'conversation')}, {_count(summary['user_messages'], 'message')}"
+        " des visiteurs",
         f"• Non compris (reformulation demandée) : {round(100 * float(summary['fallback_rate']))} % des messages ;"
-        f" {unanswered} message(s) à revoir",
+        f" {_count(unanswered, 'message')} à revoir",
         f"• Sujets les plus demandés : {_counted(summary['top_topics'], 'topic')}",
         f"• Idées reçues : {_myths(summary['myths'])}",
         f"• Villes citées : {_counted(summary['asked_cities'], 'name')} ;"
         f" réseaux cités : {_counted(summary['asked_networks'], 'name')}",
         f"• Demandes de contact : {_handoffs(summary['handoffs'])}",
-        f"• Avis des visiteurs : {feedback['up']} utile(s), {feedback['down']} pas utile(s)",
+        f"• Avis des visiteurs : {feedback['up']} « utile », {feedback['down']} « pas utile »",
     ]
     return "\n".join(lines)
 

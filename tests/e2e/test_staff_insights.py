@@ -83,7 +83,7 @@ def test_staff_direct_message_gets_the_figures_and_the_chart(staff_assistant: An
     messages = slack_standin.wait_for(in_channel("D0E2ESTAFF"), timeout=60)
     [shared] = [m for m in messages if m.channel == "D0E2ESTAFF"]
     assert shared.thread_ts == payload["event"]["ts"]
-    assert "2 conversation(s), 3 message(s) des visiteurs" in shared.text
+    assert "2 conversations, 3 messages des visiteurs" in shared.text
     assert EMAIL not in shared.text
     [uploaded] = [f for f in slack_standin.files if f.channel == "D0E2ESTAFF"]
     assert uploaded.data.startswith(b"\x89PNG")
@@ -95,7 +95,7 @@ def test_someone_else_gets_the_assistant_not_the_figures(staff_assistant: Any, s
     time.sleep(2)  # let every answer of the turn arrive
     answers = [m for m in slack_standin.messages if m.channel == "D0E2EVISIT"]
     assert answers and messages
-    assert all("Statistiques du" not in m.text and "conversation(s)" not in m.text for m in answers)
+    assert all("Statistiques du" not in m.text and "des visiteurs" not in m.text for m in answers)
     assert [f for f in slack_standin.files if f.channel == "D0E2EVISIT"] == []
 
 

@@ -42,7 +42,7 @@ def test_digest_posts_figures_and_chart_to_the_staff_channel(
     [uploaded] = slack_env.files
     assert uploaded.channel == STAFF_CHANNEL and uploaded.thread_ts is None
     assert uploaded.data.startswith(b"\x89PNG")
-    assert "2 conversation(s), 3 message(s) des visiteurs" in uploaded.initial_comment
+    assert "2 conversations, 3 messages des visiteurs" in uploaded.initial_comment
     assert EMAIL not in uploaded.initial_comment
     assert "posté dans C0STAFF" in capsys.readouterr().out
 
@@ -51,7 +51,7 @@ def test_digest_of_a_past_week_is_empty(slack_env: SlackStandIn, recorded_store:
     assert insights_digest.main(["--until", "2020-01-07"]) == insights_digest.POSTED
     [uploaded] = slack_env.files
     assert uploaded.initial_comment.startswith("*Statistiques du 01/01/2020 au 07/01/2020*")
-    assert "0 conversation(s), 0 message(s)" in uploaded.initial_comment
+    assert "0 conversation, 0 message des visiteurs" in uploaded.initial_comment
 
 
 @pytest.mark.parametrize("unset", ["SLACK_TOKEN", "SLACK_STAFF_CHANNEL"])

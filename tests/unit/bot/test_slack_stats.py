@@ -73,8 +73,8 @@ def test_only_allow_listed_staff_in_their_places_get_the_stats() -> None:
 
 def test_figures_come_from_the_recorded_conversations(recorded_store: Path) -> None:
     figures = weekly_figures()
-    assert "2 conversation(s), 3 message(s) des visiteurs" in figures.text
-    assert "33 % des messages ; 1 message(s) à revoir" in figures.text
+    assert "2 conversations, 3 messages des visiteurs" in figures.text
+    assert "33 % des messages ; 1 message à revoir" in figures.text
     assert "Faut-il parler anglais ? (1)" in figures.text
     assert "Villes citées : Nantes (1)" in figures.text
     assert "Demandes de contact : aucune" in figures.text
@@ -99,13 +99,13 @@ def test_figures_text_of_a_summary() -> None:
     }
     assert figures_text(summary).splitlines() == [
         "*Statistiques du 23/11/2026 au 29/11/2026*",
-        "• 12 conversation(s), 40 message(s) des visiteurs",
-        "• Non compris (reformulation demandée) : 12 % des messages ; 5 message(s) à revoir",
+        "• 12 conversations, 40 messages des visiteurs",
+        "• Non compris (reformulation demandée) : 12 % des messages ; 5 messages à revoir",
         "• Sujets les plus demandés : Financement du programme (9)",
         "• Idées reçues : Faut-il parler anglais ? (3)",
         "• Villes citées : aucun ; réseaux cités : Eat4Climate (2)",
         "• Demandes de contact : 2 transmises, 1 traitées",
-        "• Avis des visiteurs : 5 utile(s), 1 pas utile(s)",
+        "• Avis des visiteurs : 5 « utile », 1 « pas utile »",
     ]
 
 
@@ -169,7 +169,7 @@ async def test_staff_direct_message_gets_figures_and_chart_without_nlu(
     await send(server, payload)
     [shared] = await slack_api.async_wait_for(lambda m: len(m) == 1)
     assert shared.channel == "D0STAFFDM" and shared.thread_ts == payload["event"]["ts"]
-    assert "2 conversation(s), 3 message(s) des visiteurs" in shared.text
+    assert "2 conversations, 3 messages des visiteurs" in shared.text
     [uploaded] = slack_api.files
     assert uploaded.data.startswith(b"\x89PNG") and uploaded.channel == "D0STAFFDM"
     assert server.assistant.received == []
@@ -217,5 +217,5 @@ async def test_chart_refused_still_gives_the_figures(
     slack_api.script("files.completeUploadExternal", Answer(status=500))
     await send(server, event_payload("stats de la semaine", user=STAFF, channel="D0STAFFDM"))
     [answer] = await slack_api.async_wait_for(lambda m: len(m) == 1)
-    assert "2 conversation(s)" in answer.text and "graphique n'a pas pu être envoyé" in answer.text
+    assert "2 conversations" in answer.text and "graphique n'a pas pu être envoyé" in answer.text
     assert slack_api.files == []
