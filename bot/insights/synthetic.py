@@ -9,7 +9,6 @@ a 10-intent ranking), the action that answered, its bot message, `action_listen`
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Sequence, Tuple
@@ -23,6 +22,7 @@ from rasa.shared.core.events import (
     UserUttered,
 )
 
+from bot.insights.recording import event_row
 from bot.insights.store import EVENTS, READ_TYPES, StoredEvent
 
 
@@ -78,22 +78,9 @@ def conversation_events(turns: Sequence[Turn], start: float, gap: float = 20.0) 
     return events
 
 
-def row_of(sender_id: str, event: Event) -> Dict[str, Any]:
-    """The row SQLTrackerStore.save writes for an event (rasa/core/tracker_store.py)."""
-    data = event.as_dict()
-    return {
-        "sender_id": sender_id,
-        "type_name": event.type_name,
-        "timestamp": data.get("timestamp"),
-        "intent_name": (data.get("parse_data") or {}).get("intent", {}).get("name"),
-        "action_name": data.get("name"),
-        "data": json.dumps(data),
-    }
-
-
 def stored_events(sender_id: str, events: Sequence[Event]) -> List[StoredEvent]:
     """The events as `store.read_events` gives them back (the types it reads), without a database."""
-    rows = (row_of(sender_id, event) for event in events)
+    rows = (event_row(sender_id, event) for event in events)
     return [StoredEvent(**row) for row in rows if row["type_name"] in READ_TYPES]
 
 
@@ -105,7 +92,7 @@ def large_store_rows(total_events: int, start: float, days: int, seed: int = 12)
     while written < total_events:
         turns = [chooser.choice(TURNS) for _ in range(chooser.randint(2, 8))]
         for event in conversation_events(turns, start + chooser.uniform(0, span)):
-            yield row_of(f"synthetic-{number}", event)
+            yield event_row(f"synthetic-{number}", event)
             written += 1
         number += 1
 
