@@ -5,7 +5,9 @@ machine: the assistant is started as it is by `make run` (action server + `rasa 
 requests go over HTTP to the REST channel, as a website back end would send them.
 
 Also `make insights` over a recorded store of 100,000 synthetic events (Rasa's schema, SQLite),
-timed as a whole command (process start included).
+timed as a whole command (process start included), and the per-turn cost of recording the
+conversations (conversation_store_costs: in-memory, our recording store, Rasa's SQL tracker
+store and Rasa's SQL event broker, on SQLite files in var/).
 
 Options: --quick (fewer requests, no full training), --skip-training, --skip-production.
 """
@@ -334,6 +336,76 @@ def insights_seconds(events: int = INSIGHTS_EVENTS) -> Dict[str, Any]:
     return {"events": written, "seconds": round(seconds, 2)}
 
 
+async def _timed_turn(store: Any, sender: str, turn_number: int) -> float:
+    from bot.insights.synthetic import TURNS, turn_events
+
+    started = time.perf_counter()
+    tracker = await store.get_or_create_tracker(sender)
+    for event in turn_events(TURNS[turn_number % len(TURNS)], time.time()):
+        tracker.update(event)
+    await store.save(tracker)
+    return time.perf_counter() - started
+
+
+async def _store_turns(stores: Dict[str, Any], senders: int, turns: int) -> Dict[str, List[float]]:
+    """Each store gets the same conversations (10 turns already), then the same turns in turn,
+    so the machine's load falls on all of them alike."""
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.insights.synthetic import TURNS, conversation_events
+
+    for store in stores.values():
+        for number in range(senders):
+            history = conversation_events([TURNS[(number + i) % len(TURNS)] for i in range(10)], time.time() - 3600)
+            await store.save(DialogueStateTracker.from_events(f"s{number}", history))
+    times: Dict[str, List[float]] = {name: [] for name in stores}
+    for turn_number in range(turns):
+        for number in range(senders):
+            for name, store in stores.items():
+                times[name].append(await _timed_turn(store, f"s{number}", turn_number + number))
+    return times
+
+
+def conversation_store_costs(senders: int = 20, turns: int = 25) -> Dict[str, Any]:
+    """Per-turn cost (retrieve + save of one turn, as Rasa's processor does, behind Rasa's
+    FailSafe and Awaitable wrappers) of each way to record conversations, and its extra
+    over the in-memory store (p50 of the paired differences), in ms."""
+    from rasa.core.brokers.sql import SQLEventBroker
+    from rasa.core.tracker_store import (
+        AwaitableTrackerStore,
+        FailSafeTrackerStore,
+        InMemoryTrackerStore,
+        SQLTrackerStore,
+    )
+    from rasa.shared.core.domain import Domain
+
+    from bot import fail_closed
+    from bot.insights.recording import RecordingTrackerStore
+    from bot.insights.store import prepare_sqlite_file
+    from bot.start import prepare
+
+    prepare()
+    fail_closed.apply()
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    (ROOT / "var").mkdir(exist_ok=True)  # the disk `make run` records on
+    with tempfile.TemporaryDirectory(prefix="urbact-store-bench-", dir=ROOT / "var") as folder:
+        for name in ("recording.db", "sql.db"):
+            prepare_sqlite_file(Path(folder) / name)
+        stores = {
+            "in_memory": InMemoryTrackerStore(domain),
+            "recording_store_sqlite": RecordingTrackerStore(domain, dialect="sqlite", db=f"{folder}/recording.db"),
+            "rasa_sql_tracker_store_sqlite": SQLTrackerStore(domain, dialect="sqlite", db=f"{folder}/sql.db"),
+            "in_memory_and_sql_event_broker_sqlite": InMemoryTrackerStore(
+                domain, event_broker=SQLEventBroker(db=f"{folder}/broker.db")),
+        }
+        wrapped = {name: AwaitableTrackerStore(FailSafeTrackerStore(store)) for name, store in stores.items()}
+        times = asyncio.run(_store_turns(wrapped, senders, turns))
+    base = times["in_memory"]
+    return {name: {**summary_ms(values),
+                   "extra_p50_ms": round(statistics.median(a - b for a, b in zip(values, base)) * 1000, 2)}
+            for name, values in times.items()}
+
+
 def markdown(results: Dict[str, Any]) -> str:
     embedded = results["embedded"]
     rows = [
@@ -351,6 +423,8 @@ def markdown(results: Dict[str, Any]) -> str:
         ("`make model` when nothing changed (s)", results["unchanged_model_check_s"], "no retraining"),
         ("`make run` when nothing changed → first correct answer (s)", results["make_run_start_s"], "≤ 20"),
         (f"`make insights` over {results['insights']['events']:,} recorded events (s)", results["insights"]["seconds"], "< 10"),
+        ("recording a turn (SQLite), extra p50 over in-memory (ms)",
+         results["conversation_store_per_turn"]["recording_store_sqlite"]["extra_p50_ms"], "≤ +5"),
     ]
     lines = ["| measure | measured | target |", "| --- | --- | --- |"]
     lines += [f"| {name} | {value} | {target} |" for name, value, target in rows]
@@ -389,6 +463,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     results["unchanged_model_check_s"] = timed(model_script)
     results["make_run_start_s"] = make_run_start_seconds()
     results["insights"] = insights_seconds()
+    results["conversation_store_per_turn"] = conversation_store_costs()
     model = current_model()
     results["embedded"] = measure_profile(model, args, ROOT / "endpoints.yml", {})
     if not args.skip_production:
