@@ -11,14 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import sqlite3
-import uuid
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Iterator, List, Tuple
+from typing import List, Tuple
 
-import psycopg2
 import pytest
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
@@ -30,7 +27,6 @@ from bot.insights import store
 from bot.insights.synthetic import TURNS, Turn, conversation_events, large_store_rows, write_rows
 from bot.ops import insights as command
 
-ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TODAY = datetime.now(timezone.utc).date()
 NOON = datetime.combine(TODAY, time(12), tzinfo=timezone.utc).timestamp()
 EMAIL, PHONE = "jeanne.martin@ville-exemple.fr", "06 12 34 56 78"
@@ -38,35 +34,17 @@ OFF_TOPIC = Turn("Quel temps fera-t-il demain à Brest ?", "out_of_scope", "utte
 PERSONAL = Turn(f"je m'appelle Jeanne Martin, écrivez-moi à {EMAIL} ou au {PHONE}", "nlu_fallback", "action_rephrase")
 
 
-def _admin(sql: str) -> None:
-    url = make_url(ADMIN_URL)
-    conn = psycopg2.connect(host=url.host, port=url.port or 5432, user=url.username,
-                            password=url.password, dbname=url.database, connect_timeout=5)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(sql)
-    finally:
-        conn.close()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
-def recorded(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Tuple[str, SQLTrackerStore]]:
+def recorded(request: pytest.FixtureRequest, tmp_path: Path) -> Tuple[str, SQLTrackerStore]:
     """(URL, Rasa's SQLTrackerStore) of an empty conversation store."""
     if request.param == "sqlite":
         path = tmp_path / "conversations.db"
         store.prepare_sqlite_file(path)
-        yield f"sqlite:///{path}", SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(path))
-        return
-    name = f"insights_test_{uuid.uuid4().hex[:10]}"
-    _admin(f'CREATE DATABASE "{name}"')
-    url = make_url(ADMIN_URL).set(drivername="postgresql", database=name)
-    try:
-        yield url.render_as_string(hide_password=False), SQLTrackerStore(
-            Domain.empty(), dialect="postgresql", host=url.host, port=url.port or 5432, db=name,
-            username=url.username, password=url.password)
-    finally:
-        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        return f"sqlite:///{path}", SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(path))
+    url = make_url(request.getfixturevalue("throwaway_postgres_url"))
+    return url.render_as_string(hide_password=False), SQLTrackerStore(
+        Domain.empty(), dialect="postgresql", host=url.host, port=url.port or 5432, db=url.database,
+        username=url.username, password=url.password)
 
 
 def save(tracker_store: SQLTrackerStore, sender: str, turns: List[Turn], start: float) -> None:

@@ -8,12 +8,9 @@ the same store. Fails (not skipped) when PostgreSQL is unreachable.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-import uuid
-from typing import Any, Iterator, List
+from typing import Any, List
 
-import psycopg2
 import pytest
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
@@ -24,31 +21,13 @@ from sqlalchemy.engine import make_url
 from bot.insights import store
 from bot.ops import purge_conversations
 
-ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 NOW = time.time()
 DAY = 86400.0
 
 
-def _admin(sql: str) -> None:
-    url = make_url(ADMIN_URL)
-    conn = psycopg2.connect(host=url.host, port=url.port or 5432, user=url.username,
-                            password=url.password, dbname=url.database, connect_timeout=5)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(sql)
-    finally:
-        conn.close()
-
-
 @pytest.fixture
-def tracker_db() -> Iterator[str]:
-    name = f"rasa_purge_test_{uuid.uuid4().hex[:10]}"
-    _admin(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(ADMIN_URL).set(drivername="postgresql", database=name).render_as_string(hide_password=False)
-    finally:
-        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def tracker_db(throwaway_postgres_url: str) -> str:
+    return throwaway_postgres_url
 
 
 def store_for(url: str) -> SQLTrackerStore:
