@@ -7,6 +7,7 @@ messages per day, top topics, fallback rate over time.
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 from typing import Callable, Dict, Final, List
 
@@ -47,8 +48,9 @@ def _top_topics(figure: Figure, insights: Insights) -> None:
 
 def _fallback_rate(figure: Figure, insights: Insights) -> None:
     axes = figure.add_subplot()
-    axes.plot(_day_labels(insights), [100 * day.fallback_rate for day in insights.daily],
-              marker="o", color=LINE_COLOUR)
+    # No point on a day without messages (a gap, not a misleading 0 %).
+    rates = [100 * day.fallback_rate if day.user_messages else math.nan for day in insights.daily]
+    axes.plot(_day_labels(insights), rates, marker="o", color=LINE_COLOUR)
     axes.set_ylim(0, 100)
     axes.set_ylabel("% des messages")
 

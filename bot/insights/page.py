@@ -52,7 +52,8 @@ et noms tapés par les visiteurs sont masqués.</p>
 <li><strong>{{ s.conversations }}</strong> conversation(s)</li>
 <li><strong>{{ s.user_messages }}</strong> message(s) des visiteurs</li>
 <li><strong>{{ percent(s.fallback_rate) }}</strong> de messages non compris</li>
-<li><strong>{{ s.feedback.up }}</strong> avis « utile », <strong>{{ s.feedback.down }}</strong> « pas utile »</li>
+<li><strong>{{ s.feedback.up }}</strong> avis « utile »</li>
+<li><strong>{{ s.feedback.down }}</strong> avis « pas utile »</li>
 </ul>
 
 <h2>Messages par jour</h2>
@@ -61,7 +62,7 @@ et noms tapés par les visiteurs sont masqués.</p>
 <caption>Messages et messages non compris, par jour</caption>
 <thead><tr><th scope="col">Jour</th><th scope="col">Messages</th><th scope="col">Non compris</th></tr></thead>
 <tbody>
-{% for day in daily %}<tr><th scope="row">{{ day.day.strftime('%d/%m/%Y') }}</th><td class="n">{{ day.user_messages }}</td><td class="n">{{ percent(day.fallback_rate) }}</td></tr>
+{% for day in daily %}<tr><th scope="row">{{ day.day.strftime('%d/%m/%Y') }}</th><td class="n">{{ day.user_messages }}</td><td class="n">{{ percent(day.fallback_rate) if day.user_messages else "—" }}</td></tr>
 {% endfor %}</tbody>
 </table>
 <img src="{{ charts.fallback_rate }}" alt="Graphique : {{ chart_titles.fallback_rate }}. Chiffres dans le tableau ci-dessus.">
