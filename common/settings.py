@@ -131,7 +131,7 @@ RATE_LIMIT_PER_ADDRESS = Setting("RATE_LIMIT_PER_ADDRESS", 60, whole(0), "messag
 WEB_ALLOWED_ORIGINS = Setting("WEB_ALLOWED_ORIGINS", "", text, "web pages allowed to open the chat widget (comma-separated origins)")
 WEB_SESSION_SECRET = Setting("WEB_SESSION_SECRET", "", text, "key signing the website's chat sessions (32 characters or more)", secret=True)
 INSIGHTS_TOKEN = Setting("INSIGHTS_TOKEN", "", text, "staff password of the /insights/ page (HTTP Basic, any user name; unset: page off)", secret=True)
-TRACKER_STORE_URL = Setting("TRACKER_STORE_URL", "", text, "conversation store, for the purge commands", secret=True)
+TRACKER_STORE_URL = Setting("TRACKER_STORE_URL", "", text, "conversation store read by the purge commands and make insights (default: TRACKER_DB_*, else var/conversations.db)", secret=True)
 TRACKER_DB_HOST = Setting("TRACKER_DB_HOST", "", text, "production conversation store: host")
 TRACKER_DB_PORT = Setting("TRACKER_DB_PORT", 0, whole(1, 65535), "production conversation store: port")
 TRACKER_DB_USER = Setting("TRACKER_DB_USER", "", text, "production conversation store: user")
