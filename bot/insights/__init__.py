@@ -20,6 +20,9 @@ Public functions, for the command, the /insights/ page and the Slack weekly figu
 - `bot.insights.summary.build_summary(events, since, until, handoffs=None) -> dict`: pure
   function over `store.StoredEvent`s (`store.read_events(url, since, until)` streams them).
 - `bot.insights.privacy.mask(text) -> str`: e-mail addresses, phone numbers, names masked.
+- `bot.insights.recording.RecordingTrackerStore`: the tracker store of endpoints.yml (Rasa's
+  SQL tracker store, lean per turn); `store.prepare_sqlite_file(path)` creates its file (WAL).
+- `bot.insights.synthetic`: conversations as Rasa records them, for tests and `make bench`.
 
 Errors: `store.StoreUnavailable` when the conversation store does not answer (its message names
 the store, password hidden).
