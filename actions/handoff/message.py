@@ -18,12 +18,7 @@ from typing import Any, Dict, Final, List
 from actions.handoff.models import HandoffRequest
 
 METADATA_EVENT_TYPE: Final[str] = "urbact_handoff"
-CHANNEL_LABELS: Final[Dict[str, str]] = {
-    "rest": "API REST",
-    "socketio": "site web",
-    "slack": "Slack",
-    "cmdline": "terminal",
-}
+CHANNEL_LABELS: Final[Dict[str, str]] = {"rest": "API REST", "socketio": "site web", "slack": "Slack", "cmdline": "terminal"}
 
 
 _MD_LINK_JOIN = re.compile(r"\]\s*\(")

@@ -8,10 +8,11 @@ PostgreSQL. The events of a period are read with ONE query, streamed in batches
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Dict, Iterator, NamedTuple, Optional, Tuple
+from typing import Any, Dict, Iterator, NamedTuple, Optional, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
@@ -54,6 +55,14 @@ class StoredEvent(NamedTuple):
     intent_name: Optional[str]
     action_name: Optional[str]
     data: str
+
+    def fields(self) -> Dict[str, Any]:
+        """The event's JSON as a dict ({} when it is not a JSON object)."""
+        try:
+            value = json.loads(self.data or "{}")
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
 
 
 class StoreUnavailable(RuntimeError):

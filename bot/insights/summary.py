@@ -13,7 +13,6 @@ are never among them.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -25,11 +24,9 @@ from bot.insights.privacy import mask
 from bot.insights.store import StoredEvent
 from common.text import normalise_name
 
-FALLBACK_INTENT: Final[str] = "nlu_fallback"
-FALLBACK_ACTION: Final[str] = "action_rephrase"
+FALLBACK_INTENT, FALLBACK_ACTION = "nlu_fallback", "action_rephrase"  # the rephrase answer
 OUT_OF_SCOPE_INTENT: Final[str] = "out_of_scope"
-FEEDBACK_INTENT: Final[str] = "feedback"
-RATING_ENTITY: Final[str] = "rating"
+FEEDBACK_INTENT, RATING_ENTITY = "feedback", "rating"  # the widget's thumbs
 MYTH_PREFIX: Final[str] = "myth_"
 # Hand-off statuses (store.handoff_statuses), always all present, 0 when none.
 HANDOFF_STATUSES: Final[tuple[str, ...]] = ("pending", "sending", "delivered", "handled")
@@ -111,7 +108,7 @@ class _Tally:
 
     def _user(self, event: StoredEvent) -> None:
         self._close(event.sender_id, None)
-        data = _json(event.data)
+        data = event.fields()
         parse = data.get("parse_data") or {}
         intent = event.intent_name or (parse.get("intent") or {}).get("name") or ""
         day = _day(event.timestamp)
@@ -152,14 +149,6 @@ class _Tally:
     def finish(self) -> None:
         for sender_id in list(self.pending):
             self._close(sender_id, None)
-
-
-def _json(text: str) -> Dict[str, Any]:
-    try:
-        value = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _day(timestamp: float) -> date:

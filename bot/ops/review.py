@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import re
 import sys
@@ -108,14 +107,6 @@ def _understood(parse_data: Dict[str, Any]) -> Tuple[str, str, float]:
     return name, name, confidence
 
 
-def _event_data(raw: str) -> Dict[str, Any]:
-    try:
-        value = json.loads(raw or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
 @dataclass
 class _Selection:
     """Walks the events of a period in order, conversation by conversation."""
@@ -128,13 +119,13 @@ class _Selection:
     def add(self, event: store.StoredEvent) -> None:
         sender = event.sender_id
         if event.type_name == "active_loop":
-            if _event_data(event.data).get("name"):
+            if event.fields().get("name"):
                 self.in_form.add(sender)
             else:
                 self.in_form.discard(sender)
         elif event.type_name == "user":
             self._close(sender, None)
-            self._open(sender, _event_data(event.data))
+            self._open(sender, event.fields())
         elif event.type_name == "action" and event.action_name not in NOT_ANSWERS:
             self._close(sender, event.action_name)
 

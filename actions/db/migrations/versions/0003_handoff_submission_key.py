@@ -3,21 +3,14 @@
 Adds handoff_requests.submission_key (nullable: rows stored before this revision have
 none) with a unique constraint, so one submission (one run of the form) is stored at most
 once, even when the submit action is retried after its commit. Works on SQLite (batch
-mode rebuilds the table) and PostgreSQL.
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-29
+mode rebuilds the table) and PostgreSQL. Written on 2026-11-29.
 """
-from typing import Sequence, Union
-
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0003'
-down_revision: Union[str, None] = '0002'
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+revision = '0003'  # after 0002, on no branch
+down_revision = '0002'
+branch_labels = depends_on = None
 
 
 def upgrade() -> None:
