@@ -32,9 +32,10 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Deque, Dict, List, Literal, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, Iterator, List, Literal, Optional, Tuple
 from urllib.parse import parse_qsl
 
+import pytest
 from aiohttp import web
 
 
@@ -231,6 +232,13 @@ class SlackStandIn:
             self._files.clear()
         self.refuse_with = None
         self.history_page_size = None
+
+    def reset(self) -> "SlackStandIn":
+        """`clear()`, and the stand-in up again without delay (the state a test starts from)."""
+        self.clear()
+        self.available = True
+        self.delay_seconds = 0.0
+        return self
 
     def _met(
         self, predicate: Callable[[List[PostedMessage]], bool], deadline: float, timeout: float
@@ -487,3 +495,15 @@ class SlackStandIn:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+def standin_fixture(token: str, scope: str = "module") -> Any:
+    """A pytest fixture yielding a running stand-in that expects `token`: the fixture's name is
+    the module attribute it is assigned to (`slack_api = standin_fixture(TOKEN)`)."""
+
+    @pytest.fixture(scope=scope)
+    def running_standin() -> Iterator[SlackStandIn]:
+        with SlackStandIn(token=token) as standin:
+            yield standin
+
+    return running_standin

@@ -157,13 +157,19 @@ async def test_slack_down_then_up_delivered_once_never_lost(outbox: Outbox, stor
     assert (await record(store, request_id)).delivery_status == "delivered"
 
 
-async def test_answer_lost_after_posting_is_not_posted_twice(outbox: Outbox, store, slack: FakeSlack, clock: Clock) -> None:
+async def uncertain_attempt(outbox: Outbox, store, slack: FakeSlack, clock: Clock, mode: str, then: str = "up") -> int:
+    """A new request whose first attempt fails with Slack in `mode`; Slack is `then` a minute later."""
     request_id = await new_request(store, clock)
-    slack.mode = "lost_answer"
+    slack.mode = mode
     assert await outbox.deliver(request_id) == FAILED
-    assert (await record(store, request_id)).maybe_posted is True
-    slack.mode = "up"
+    slack.mode = then
     clock.advance(60)
+    return request_id
+
+
+async def test_answer_lost_after_posting_is_not_posted_twice(outbox: Outbox, store, slack: FakeSlack, clock: Clock) -> None:
+    request_id = await uncertain_attempt(outbox, store, slack, clock, "lost_answer")
+    assert (await record(store, request_id)).maybe_posted is True
     assert (await outbox.deliver_due()).delivered == [request_id]
     assert slack.history_calls == 1
     assert len(slack.posts_for(request_id)) == 1
@@ -171,22 +177,14 @@ async def test_answer_lost_after_posting_is_not_posted_twice(outbox: Outbox, sto
 
 
 async def test_uncertain_attempt_that_did_not_arrive_is_posted(outbox: Outbox, store, slack: FakeSlack, clock: Clock) -> None:
-    request_id = await new_request(store, clock)
-    slack.mode = "timeout_before"
-    assert await outbox.deliver(request_id) == FAILED
-    slack.mode = "up"
-    clock.advance(60)
+    request_id = await uncertain_attempt(outbox, store, slack, clock, "timeout_before")
     assert await outbox.deliver(request_id) == DELIVERED
     assert slack.history_calls == 1
     assert len(slack.posts_for(request_id)) == 1
 
 
 async def test_history_unreachable_keeps_the_request_uncertain(outbox: Outbox, store, slack: FakeSlack, clock: Clock) -> None:
-    request_id = await new_request(store, clock)
-    slack.mode = "lost_answer"
-    await outbox.deliver(request_id)
-    slack.mode = "down"
-    clock.advance(60)
+    request_id = await uncertain_attempt(outbox, store, slack, clock, "lost_answer", then="down")
     assert await outbox.deliver(request_id) == FAILED
     assert (await record(store, request_id)).maybe_posted is True
     slack.mode = "up"
@@ -198,11 +196,7 @@ async def test_history_unreachable_keeps_the_request_uncertain(outbox: Outbox, s
 async def test_history_refused_posts_again_rather_than_lose_the_request(
     outbox: Outbox, store, slack: FakeSlack, clock: Clock
 ) -> None:
-    request_id = await new_request(store, clock)
-    slack.mode = "timeout_before"
-    await outbox.deliver(request_id)
-    slack.mode = "history_refused"
-    clock.advance(60)
+    request_id = await uncertain_attempt(outbox, store, slack, clock, "timeout_before", then="history_refused")
     assert await outbox.deliver(request_id) == DELIVERED
     assert len(slack.posts_for(request_id)) == 1
 

@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import time
-from typing import Iterator
 
 import pytest
 
 from actions.handoff.slack_api import SlackConfig, SlackDeliveryError, SlackWebPoster
-from tests.support.slack_standin import Answer, SlackStandIn, free_port
+from tests.support.slack_standin import Answer, SlackStandIn, free_port, standin_fixture
 
 TOKEN = "xoxb-unit"
 
 
-@pytest.fixture(scope="module")
-def standin() -> Iterator[SlackStandIn]:
-    with SlackStandIn(token=TOKEN) as server:
-        yield server
+standin = standin_fixture(TOKEN)
 
 
 @pytest.fixture()
 def poster(standin: SlackStandIn) -> SlackWebPoster:
-    standin.clear()
-    standin.available = True
-    standin.delay_seconds = 0.0
+    standin.reset()
     return SlackWebPoster(SlackConfig(TOKEN, "C0STAFF", standin.base_url, timeout=1.5))
 
 
@@ -61,9 +55,7 @@ async def test_slow_slack_is_an_ambiguous_failure(poster: SlackWebPoster, standi
 
 
 async def test_refusal_by_slack_is_not_retried(standin: SlackStandIn) -> None:
-    standin.clear()
-    standin.available = True
-    standin.delay_seconds = 0.0
+    standin.reset()
     bad = SlackWebPoster(SlackConfig("xoxb-wrong", "C0STAFF", standin.base_url, timeout=1.5))
     with pytest.raises(SlackDeliveryError) as error:
         await bad.post("x", [], METADATA)

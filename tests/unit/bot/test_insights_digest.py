@@ -6,29 +6,24 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from bot.ops import insights_digest
 from tests.support.recorded_week import EMAIL
-from tests.support.slack_standin import SlackStandIn
+from tests.support.slack_standin import SlackStandIn, standin_fixture
 
 ROOT = Path(__file__).resolve().parents[3]
 TOKEN = "test-digest-token"
 STAFF_CHANNEL = "C0STAFF"
 
 
-@pytest.fixture(scope="module")
-def slack_api() -> Iterator[SlackStandIn]:
-    with SlackStandIn(token=TOKEN) as standin:
-        yield standin
+slack_api = standin_fixture(TOKEN)
 
 
 @pytest.fixture()
 def slack_env(slack_api: SlackStandIn, monkeypatch: pytest.MonkeyPatch) -> SlackStandIn:
-    slack_api.clear()
-    slack_api.available = True
+    slack_api.reset()
     monkeypatch.setenv("SLACK_TOKEN", TOKEN)
     monkeypatch.setenv("SLACK_STAFF_CHANNEL", "#" + STAFF_CHANNEL)
     monkeypatch.setenv("SLACK_API_BASE_URL", slack_api.base_url.rstrip("/"))

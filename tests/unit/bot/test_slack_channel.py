@@ -6,7 +6,7 @@ import asyncio
 import json
 import time
 import uuid
-from typing import Any, AsyncIterator, Dict, Iterator, List, Optional
+from typing import Any, AsyncIterator, Dict, List, Optional
 
 import aiohttp
 import pytest
@@ -15,16 +15,13 @@ from sanic import Sanic
 
 from bot.channels.apology import APOLOGY, RESTARTED
 from bot.channels.slack import UrbactSlackBot, UrbactSlackInput, resolve_api_base_url
-from tests.support.slack_standin import SlackStandIn, event_payload, free_port, signed_headers
+from tests.support.slack_standin import SlackStandIn, event_payload, free_port, signed_headers, standin_fixture
 
 TOKEN = "test-bot-token"  # a fake value, deliberately not shaped like a real Slack token
 SECRET = "test-signing-secret"
 
 
-@pytest.fixture(scope="module")
-def slack_api() -> Iterator[SlackStandIn]:
-    with SlackStandIn(token=TOKEN) as standin:
-        yield standin
+slack_api = standin_fixture(TOKEN)
 
 
 class FakeAssistant:

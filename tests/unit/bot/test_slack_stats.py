@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, AsyncIterator, Dict, Iterator
+from typing import Any, AsyncIterator, Dict
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
@@ -27,7 +27,7 @@ from bot.channels.slack_stats import (
 )
 from tests.support.recorded_week import EMAIL, SENDERS
 from tests.support.sanic_server import served
-from tests.support.slack_standin import Answer, SlackStandIn, event_payload, signed_headers
+from tests.support.slack_standin import Answer, SlackStandIn, event_payload, signed_headers, standin_fixture
 from tests.unit.bot.test_slack_channel import FakeAssistant, Server
 
 TOKEN = "test-bot-token"
@@ -36,10 +36,7 @@ STAFF = "U0STAFF1"
 PNG = b"\x89PNG\r\n\x1a\nchart"
 
 
-@pytest.fixture(scope="module")
-def slack_api() -> Iterator[SlackStandIn]:
-    with SlackStandIn(token=TOKEN) as standin:
-        yield standin
+slack_api = standin_fixture(TOKEN)
 
 
 # -- the command and who may use it ---------------------------------------------------
