@@ -13,6 +13,7 @@ from typing import Callable, Dict, Final, List
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from bot.insights.summary import Insights
 
@@ -33,6 +34,7 @@ def _messages_per_day(figure: Figure, insights: Insights) -> None:
     axes = figure.add_subplot()
     axes.bar(_day_labels(insights), [day.user_messages for day in insights.daily], color=BAR_COLOUR)
     axes.set_ylabel("messages")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole messages only
 
 
 def _top_topics(figure: Figure, insights: Insights) -> None:
@@ -44,6 +46,7 @@ def _top_topics(figure: Figure, insights: Insights) -> None:
         return
     axes.barh([t["topic"] for t in topics], [t["count"] for t in topics], color=BAR_COLOUR)
     axes.set_xlabel("messages")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _fallback_rate(figure: Figure, insights: Insights) -> None:
