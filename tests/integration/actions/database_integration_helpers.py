@@ -4,7 +4,8 @@ PostgreSQL: a throwaway database ``urbact_test_<random>`` is created once per te
 on TEST_POSTGRES_ADMIN_URL (default postgresql://postgres@127.0.0.1:5432/postgres, trust
 auth) and dropped at the end; each test starts from an empty ``public`` schema. When the
 server is unreachable the PostgreSQL variants are skipped, unless REQUIRE_POSTGRES=1 (then
-they fail). No conftest.py: the directory is shared with other parts of the project.
+they fail). Hand-off part: `migrated` is `db_url` at the Alembic head, `factory` a hand-off
+repository factory on it. Exported as fixtures by this directory's conftest.py.
 """
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ import asyncio
 import os
 import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
+import pytest_asyncio
 from sqlalchemy.engine import make_url
 
+from actions.db.engine import create_engine
+from actions.db.migrate import upgrade_to_head
+from actions.handoff.repository import SqlHandoffRepositoryFactory
 from actions.kb.loader import KnowledgeBase, load_knowledge_base
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -78,3 +83,28 @@ def db_url(request, tmp_path) -> str:  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def kb() -> KnowledgeBase:
     return load_knowledge_base(DATA_DIR)
+
+
+async def migrate_to_head(url: str) -> None:
+    """alembic upgrade head on a connection of our own (we are inside an event loop)."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(upgrade_to_head, url)
+    finally:
+        await engine.dispose()
+
+
+@pytest_asyncio.fixture
+async def migrated(db_url: str) -> str:
+    await migrate_to_head(db_url)
+    return db_url
+
+
+@pytest_asyncio.fixture
+async def factory(migrated: str) -> AsyncIterator[SqlHandoffRepositoryFactory]:
+    engine = create_engine(migrated)
+    try:
+        yield SqlHandoffRepositoryFactory(engine, timeout=10)
+    finally:
+        await engine.dispose()

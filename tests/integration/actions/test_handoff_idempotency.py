@@ -9,18 +9,15 @@ rasa_sdk trackers.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, AsyncIterator, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import pytest
-import pytest_asyncio
 from database_integration_helpers import db_url, postgres_database  # noqa: F401
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
-from test_handoff_repository import migrate_to_head
 
-from actions.db.engine import create_engine
 from actions.handoff.guards import DailyLimits
 from actions.handoff.models import HandoffRequest
 from actions.handoff.outbox import Outbox, RetryPolicy
@@ -42,16 +39,6 @@ FORM = {
 class NoLoop:
     def ensure_started(self) -> bool:
         return False
-
-
-@pytest_asyncio.fixture
-async def factory(db_url: str) -> AsyncIterator[SqlHandoffRepositoryFactory]:  # noqa: F811
-    await migrate_to_head(db_url)
-    engine = create_engine(db_url)
-    try:
-        yield SqlHandoffRepositoryFactory(engine, timeout=10)
-    finally:
-        await engine.dispose()
 
 
 async def count_rows(factory: SqlHandoffRepositoryFactory) -> int:

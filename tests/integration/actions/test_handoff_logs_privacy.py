@@ -13,7 +13,7 @@ import logging
 import pytest
 from database_integration_helpers import db_url, postgres_database  # noqa: F401
 from sqlalchemy import text
-from test_handoff_idempotency import FORM, factory, run, submit  # noqa: F401
+from test_handoff_idempotency import FORM, run, submit
 
 from actions.db.errors import RepositoryError
 from actions.handoff.models import HandoffRequest
@@ -21,7 +21,7 @@ from actions.handoff.models import HandoffRequest
 PERSONAL = [FORM["handoff_name"], FORM["handoff_organisation"], FORM["handoff_email"], "candidater seuls"]
 
 
-async def refuse_inserts(factory) -> None:  # noqa: F811
+async def refuse_inserts(factory) -> None:
     async with factory.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             await connection.execute(text(
@@ -44,7 +44,7 @@ def leaks(records) -> list:
     return found
 
 
-async def test_a_refused_insert_logs_no_personal_data(factory, caplog) -> None:  # noqa: F811
+async def test_a_refused_insert_logs_no_personal_data(factory, caplog) -> None:
     await refuse_inserts(factory)
     caplog.set_level(logging.DEBUG)
     messages = await run(submit(factory), FORM)
@@ -54,7 +54,7 @@ async def test_a_refused_insert_logs_no_personal_data(factory, caplog) -> None: 
     assert leaks(caplog.records) == []
 
 
-async def test_repository_errors_carry_no_statement_parameters(factory) -> None:  # noqa: F811
+async def test_repository_errors_carry_no_statement_parameters(factory) -> None:
     await refuse_inserts(factory)
     from test_handoff_idempotency import NOW
     with pytest.raises(RepositoryError) as raised:

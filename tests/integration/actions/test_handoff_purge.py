@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from database_integration_helpers import db_url, postgres_database  # noqa: F401
-from test_handoff_repository import T0, factory, migrated, sample  # noqa: F401
+from test_handoff_repository import T0, sample
 
 from actions.handoff.models import HandoffRequest
 from actions.handoff.outbox import Outbox
@@ -16,7 +16,7 @@ from actions.ops import purge_handoffs
 from tests.support.slack_standin import SlackStandIn
 
 
-async def seed(factory: SqlHandoffRepositoryFactory) -> dict:  # noqa: F811
+async def seed(factory: SqlHandoffRepositoryFactory) -> dict:
     """Four requests: handled 200 days ago, handled 10 days ago, open for 400 days, and one of
     another person handled 200 days ago."""
     async with factory() as repo:
@@ -33,12 +33,12 @@ async def seed(factory: SqlHandoffRepositoryFactory) -> dict:  # noqa: F811
     return {"old": old.id, "recent": recent.id, "open": still_open.id, "other": other.id}
 
 
-async def remaining(factory: SqlHandoffRepositoryFactory, ids: dict) -> set:  # noqa: F811
+async def remaining(factory: SqlHandoffRepositoryFactory, ids: dict) -> set:
     async with factory() as repo:
         return {name for name, request_id in ids.items() if await repo.get(request_id) is not None}
 
 
-async def test_retention_deletes_only_requests_handled_before_the_cutoff(factory) -> None:  # noqa: F811
+async def test_retention_deletes_only_requests_handled_before_the_cutoff(factory) -> None:
     ids = await seed(factory)
     async with factory() as repo:
         assert await repo.delete_handled_before(T0 - timedelta(days=180), dry_run=True) == 2
@@ -49,7 +49,7 @@ async def test_retention_deletes_only_requests_handled_before_the_cutoff(factory
     assert await remaining(factory, ids) == {"recent", "open"}
 
 
-async def test_erasure_by_email_ignores_case_and_status(factory) -> None:  # noqa: F811
+async def test_erasure_by_email_ignores_case_and_status(factory) -> None:
     ids = await seed(factory)
     async with factory() as repo:
         assert await repo.delete_by_email("  JEANNE@saint-aubin.fr ") == 3
@@ -57,7 +57,7 @@ async def test_erasure_by_email_ignores_case_and_status(factory) -> None:  # noq
     assert await remaining(factory, ids) == {"other"}
 
 
-async def test_command_end_to_end(migrated: str, factory, capsys, monkeypatch) -> None:  # noqa: F811
+async def test_command_end_to_end(migrated: str, factory, capsys, monkeypatch) -> None:
     ids = await seed(factory)
     monkeypatch.setenv("HANDOFF_RETENTION_DAYS", "180")
     assert await purge_handoffs.purge(None, None, dry_run=False, url=migrated, now=T0) == 0
@@ -97,7 +97,7 @@ def slack(monkeypatch) -> "SlackStandIn":
         yield server
 
 
-async def delivered_requests(factory, slack) -> dict:  # noqa: F811
+async def delivered_requests(factory, slack) -> dict:
     """Jeanne: two requests delivered to Slack (two conversations) and one never delivered;
     Marc: one delivered."""
     poster = SlackWebPoster(SlackConfig.from_env())
@@ -115,7 +115,7 @@ async def delivered_requests(factory, slack) -> dict:  # noqa: F811
     return {"first": first.id, "second": second.id, "pending": pending.id, "marc": marc.id}
 
 
-async def test_erasure_deletes_the_slack_message_of_each_request(factory, migrated, slack, capsys) -> None:  # noqa: F811
+async def test_erasure_deletes_the_slack_message_of_each_request(factory, migrated, slack, capsys) -> None:
     ids = await delivered_requests(factory, slack)
     jeanne_ts = {m.ts for m in slack.messages if "Jeanne" in m.text}
     assert await purge_handoffs.purge(None, "jeanne@saint-aubin.fr", dry_run=True, url=migrated) == 0
@@ -130,7 +130,7 @@ async def test_erasure_deletes_the_slack_message_of_each_request(factory, migrat
     assert "3 demande(s)" in out and "2 message(s) Slack" in out and "jeanne" not in out.lower()
 
 
-async def test_erasure_prints_the_conversation_ids_for_the_tracker_store(factory, migrated, slack, capsys) -> None:  # noqa: F811
+async def test_erasure_prints_the_conversation_ids_for_the_tracker_store(factory, migrated, slack, capsys) -> None:
     ids = await delivered_requests(factory, slack)
     assert await purge_handoffs.purge(None, "jeanne@saint-aubin.fr", dry_run=False, url=migrated,
                                       print_conversation_ids=True) == 0
@@ -139,7 +139,7 @@ async def test_erasure_prints_the_conversation_ids_for_the_tracker_store(factory
     assert slack.deleted == []
 
 
-async def test_erasure_without_slack_deletes_nothing(factory, migrated, slack, monkeypatch, capsys) -> None:  # noqa: F811
+async def test_erasure_without_slack_deletes_nothing(factory, migrated, slack, monkeypatch, capsys) -> None:
     ids = await delivered_requests(factory, slack)
     monkeypatch.delenv("SLACK_TOKEN")
     assert await purge_handoffs.purge(None, "jeanne@saint-aubin.fr", dry_run=False, url=migrated) == 3

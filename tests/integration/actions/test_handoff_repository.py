@@ -11,49 +11,23 @@ from __future__ import annotations
 import asyncio
 import threading
 from datetime import datetime, timedelta, timezone
-from typing import Any, AsyncIterator, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import pytest
-import pytest_asyncio
 from alembic import command
-from database_integration_helpers import db_url, postgres_database  # noqa: F401
+from database_integration_helpers import db_url, migrate_to_head, postgres_database  # noqa: F401
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection
 
 from actions.db.engine import create_engine
 from actions.db.errors import RepositoryUnavailable
-from actions.db.migrate import alembic_config, upgrade_to_head
+from actions.db.migrate import alembic_config
 from actions.handoff.models import HandoffRequest
 from actions.handoff.outbox import DELIVERED, FAILED, NOT_CLAIMED, Outbox, RetryPolicy
 from actions.handoff.repository import SqlHandoffRepositoryFactory
 from actions.handoff.slack_api import SlackDeliveryError
 
 T0 = datetime(2026, 11, 26, 9, 0, 0, 123456, tzinfo=timezone.utc)
-
-
-async def migrate_to_head(url: str) -> None:
-    """alembic upgrade head on a connection of our own (we are inside an event loop)."""
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(upgrade_to_head, url)
-    finally:
-        await engine.dispose()
-
-
-@pytest_asyncio.fixture
-async def migrated(db_url: str) -> str:  # noqa: F811
-    await migrate_to_head(db_url)
-    return db_url
-
-
-@pytest_asyncio.fixture
-async def factory(migrated: str) -> AsyncIterator[SqlHandoffRepositoryFactory]:
-    engine = create_engine(migrated)
-    try:
-        yield SqlHandoffRepositoryFactory(engine, timeout=10)
-    finally:
-        await engine.dispose()
 
 
 async def test_migration_creates_the_table_and_downgrades_cleanly(migrated: str) -> None:
