@@ -47,18 +47,19 @@ def review_examples(nlu_dir: Path) -> List[tuple]:
 def test_errors_name_file_and_line_in_french_and_nothing_is_written(
     nlu_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = labelled_csv(tmp_path, [
-        ("combien coûte l'adhésion ?", "ask_funding_programme"),
-        ("quel temps fait-il ?", "ask_weather"),
-        ("   ", "ask_benefits"),
-        ("Combien coute l'adhesion", "ask_funding_programme"),
-        ("on parle de quoi ?", ""),
-    ])
+    rows = [  # message, label, the error reported on its line of the file (the header is line 1)
+        ("combien coûte l'adhésion ?", "ask_funding_programme", None),
+        ("quel temps fait-il ?", "ask_weather", "intention inconnue « ask_weather »"),
+        ("   ", "ask_benefits", "message vide"),
+        ("Combien coute l'adhesion", "ask_funding_programme", "message en double (déjà à la ligne 2)"),
+        ("on parle de quoi ?", "", None),
+    ]
+    path = labelled_csv(tmp_path, [(message, label) for message, label, _ in rows])
     assert review.main(["import", str(path), "--nlu-dir", str(nlu_dir)]) == 1
     err = capsys.readouterr().err
-    assert f"{path}:3: intention inconnue « ask_weather »" in err
-    assert f"{path}:4: message vide" in err
-    assert f"{path}:5: message en double (déjà à la ligne 2)" in err
+    for line, (_, _, error) in enumerate(rows, start=2):
+        if error:
+            assert f"{path}:{line}: {error}" in err
     assert "3 erreur(s) : rien n'a été ajouté." in err
     assert not (nlu_dir / review.REVIEW_FILE_NAME).exists()
 
