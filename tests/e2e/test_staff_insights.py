@@ -23,7 +23,7 @@ import requests
 from tests.support.recorded_week import EMAIL, record_week
 from tests.support.slack_standin import PostedMessage, SlackStandIn, event_payload, signed_headers
 
-TOKEN = "xoxb-e2e-stats-token"
+TOKEN = "test-e2e-stats-token"  # a fake value, not shaped like a real Slack token
 SECRET = "e2e-stats-signing-secret"
 STAFF_CHANNEL = "C0URBACTSTAFF"
 STAFF_USER = "U0E2ESTAFF"
