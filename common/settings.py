@@ -95,6 +95,14 @@ def text(raw: str) -> str:
     return raw
 
 
+def one_of(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw.lower() not in choices:
+            raise ValueError(f"{' ou '.join(choices)} attendu (reçu : {raw[:20]!r})")
+        return raw.lower()
+    return parse
+
+
 def names(raw: str) -> frozenset[str]:
     return frozenset(part.strip() for part in raw.split(",") if part.strip())
 
@@ -137,6 +145,12 @@ TRACKER_DB_PORT = Setting("TRACKER_DB_PORT", 0, whole(1, 65535), "production con
 TRACKER_DB_USER = Setting("TRACKER_DB_USER", "", text, "production conversation store: user")
 TRACKER_DB_PASSWORD = Setting("TRACKER_DB_PASSWORD", "", text, "production conversation store: password", secret=True)
 TRACKER_DB_NAME = Setting("TRACKER_DB_NAME", "rasa", text, "production conversation store: database")
+SHARED_REDIS_URL = Setting("SHARED_REDIS_URL", "", text, "Redis shared by several Rasa instances: website chat rooms, Slack replay memory (unset: one process's memory)", secret=True)
+
+# --- Production topology (make run-production) ----------------------------------------
+RASA_INSTANCES = Setting("RASA_INSTANCES", 2, whole(1, 8), "Rasa instances behind nginx in make run-production")
+ACTIONS_WORKERS = Setting("ACTIONS_WORKERS", 2, whole(1, 16), "action server worker processes in make run-production")
+LOG_FORMAT = Setting("LOG_FORMAT", "text", one_of("text", "json"), "log lines as plain text or as JSON objects (json)")
 
 ALL: tuple[Setting, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Setting))
 
