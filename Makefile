@@ -20,11 +20,12 @@ KB_FILES := $(wildcard data/kb/*.csv)
 
 .PHONY: help install data model run shell test test-steps lint types validate test-nlu test-stories test-python \
         test-unit test-integration test-e2e eval test-eval bench nlu-report purge-handoffs \
-        purge-conversations erase-person clean audit test-audit review-export review-import insights-digest insights
+        purge-conversations erase-person clean audit test-audit review-export review-import insights-digest insights run-production
 
 help:
 	@echo "make run    start the assistant (REST on 127.0.0.1:$(RASA_PORT))"
 	@echo "make shell  talk to it in the terminal (rasa shell)"
+	@echo "make run-production  nginx on 127.0.0.1:$(RASA_PORT) in front of RASA_INSTANCES Rasa instances, PostgreSQL, Redis (bot/ops/topology.py)"
 	@echo "make test   run every test"
 	@echo "make lint / make types  ruff and mypy (both run inside make test)"
 	@echo "make bench  measure latency, throughput, memory, training (results/bench.json)"
@@ -56,6 +57,13 @@ model: install data
 
 run: model
 	@bot/ops/run.sh "$$(bot/ops/model.sh --path)" run
+
+# Production topology on one machine (bot/ops/topology.py, docs/deploy.md): nginx in front of
+# RASA_INSTANCES (2) Rasa instances sharing PostgreSQL and Redis, one action server with
+# ACTIONS_WORKERS (2) workers; the machine's PostgreSQL/Redis, else ours with data in var/production/.
+run-production: model
+	@bot/ops/ensure_nginx.sh
+	$(PY_RASA) -m bot.ops.topology
 
 shell: model
 	@bot/ops/run.sh "$$(bot/ops/model.sh --path)" shell
