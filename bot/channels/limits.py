@@ -11,10 +11,15 @@ address, no text):
 - ``metadata`` of a message: at most ``METADATA_MAX_CHARS`` characters of JSON and
   ``METADATA_MAX_DEPTH`` levels of nesting (checked in bot/channels/validation.py);
 - messages per minute per conversation (``RATE_LIMIT_PER_CONVERSATION``) and per client
-  address (``RATE_LIMIT_PER_ADDRESS``), in memory (token buckets: a burst of that many
-  messages, then one every 60/N seconds). One process-wide guard is shared by the REST and
-  socket.io channels, so a client cannot double its share by using both. 0 turns a rate
-  limit off. Loopback addresses are not limited per address: behind a reverse proxy every
+  address (``RATE_LIMIT_PER_ADDRESS``): token buckets, a burst of that many messages, then
+  one every 60/N seconds. One process-wide guard is shared by the REST and socket.io
+  channels, so a client cannot double its share by using both; when SHARED_REDIS_URL is set
+  the buckets live in that Redis (one Lua script per message, keys ``urbact:ratelimit:``
+  followed by a hash: no sender id or address in Redis), so RASA_INSTANCES instances behind
+  nginx do not multiply a client's share either. Redis failure: the message is judged by
+  this instance's own memory bucket instead, and one line is logged (at most every 30 s):
+  the limits must not take the site down, and a flood stays bounded per instance. 0 turns
+  a rate limit off. Loopback addresses are not limited per address: behind a reverse proxy every
   request comes from 127.0.0.1 unless Sanic is told to trust the proxy's X-Forwarded-For
   (``SANIC_PROXIES_COUNT=1``, read by Sanic itself), and local tools (make eval, make bench)
   must not be throttled. The limit per conversation always applies.
@@ -22,6 +27,7 @@ address, no text):
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import logging
 import threading
@@ -30,11 +36,14 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple
 
+from redis.asyncio import Redis
 from sanic import Sanic, response
 from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels import shared_redis
+from bot.channels.shared_redis import REDIS_FAILURES, FailureLog
 from common import settings as env_settings
 from common.settings import Environ
 
@@ -114,41 +123,151 @@ class RateLimiter:
         return len(self._buckets)
 
 
-class MessageGuard:
-    """The two rate limits of incoming messages: per conversation and per client address."""
+# The same token bucket as RateLimiter, in one atomic step of Redis. State: a hash
+# {tokens, last}; a key left alone expires once its bucket would be full again (a missing
+# key is a full bucket). The caller's clock is used (wall time: the same on every instance).
+_TOKEN_BUCKET_SCRIPT = """
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'last')
+local tokens = tonumber(state[1]) or capacity
+local last = tonumber(state[2]) or now
+if now > last then
+  tokens = math.min(capacity, tokens + (now - last) * rate)
+  last = now
+end
+local allowed = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'last', tostring(last))
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return allowed
+"""
 
-    def __init__(self, limits: LimitSettings, clock: Callable[[], float] = time.monotonic) -> None:
+
+class RedisRateLimiter:
+    """RateLimiter's token buckets in the Redis shared by every instance (SHARED_REDIS_URL).
+
+    Keys are `prefix` + a hash of the bucket's key (no sender id or address is stored).
+    `allow` raises what Redis raises (REDIS_FAILURES): the guard decides what a failure means.
+    """
+
+    def __init__(
+        self,
+        client: "Redis[bytes]",
+        per_minute: int,
+        prefix: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.per_minute = per_minute
+        self.prefix = prefix
+        self._clock = clock
+        self._ttl_seconds = 61
+
+    def key(self, key: str) -> str:
+        return self.prefix + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+    async def allow(self, key: str) -> bool:
+        if self.per_minute <= 0:
+            return True
+        allowed = await self.client.eval(
+            _TOKEN_BUCKET_SCRIPT,
+            1,
+            self.key(key),
+            self.per_minute,
+            repr(self.per_minute / 60.0),
+            repr(float(self._clock())),
+            self._ttl_seconds,
+        )
+        return bool(allowed)
+
+
+class MessageGuard:
+    """The two rate limits of incoming messages: per conversation and per client address.
+
+    With a Redis client (`shared`), `check` counts in Redis, shared by every instance; this
+    process's buckets serve when Redis fails (and for the synchronous `refusal`).
+    """
+
+    def __init__(
+        self,
+        limits: LimitSettings,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        shared: "Optional[Redis[bytes]]" = None,
+        prefix: str = shared_redis.KEY_PREFIX + "ratelimit:",
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self.limits = limits
         self.conversations = RateLimiter(limits.per_conversation_per_minute, clock)
         self.addresses = RateLimiter(limits.per_address_per_minute, clock)
+        self.shared_conversations: Optional[RedisRateLimiter] = None
+        self.shared_addresses: Optional[RedisRateLimiter] = None
+        if shared is not None:
+            self.shared_conversations = RedisRateLimiter(
+                shared, limits.per_conversation_per_minute, prefix + "conversation:", wall_clock
+            )
+            self.shared_addresses = RedisRateLimiter(
+                shared, limits.per_address_per_minute, prefix + "address:", wall_clock
+            )
+        self.failures = FailureLog("rate limits")
+
+    async def check(self, channel: str, conversation: str, address: Optional[str]) -> Optional[str]:
+        """None when the message may go on; else the French answer (and one log line).
+
+        Counts in the shared Redis when there is one, else (or when it fails) here."""
+        if not await self._allow(
+            self.conversations, self.shared_conversations, f"{channel}|{conversation}"
+        ):
+            return self._refused(channel, "in one conversation", self.limits.per_conversation_per_minute)
+        if (
+            address
+            and not is_loopback(address)
+            and not await self._allow(self.addresses, self.shared_addresses, address)
+        ):
+            return self._refused(channel, "from one address", self.limits.per_address_per_minute)
+        return None
 
     def refusal(self, channel: str, conversation: str, address: Optional[str]) -> Optional[str]:
-        """None when the message may go on; else the French answer (and one log line)."""
+        """`check` counting in this process's memory only (for callers that cannot await)."""
         if not self.conversations.allow(f"{channel}|{conversation}"):
-            logger.warning(
-                "%s: message refused: more than %d messages per minute in one conversation",
-                channel,
-                self.limits.per_conversation_per_minute,
-            )
-            return TOO_MANY_MESSAGES
+            return self._refused(channel, "in one conversation", self.limits.per_conversation_per_minute)
         if address and not is_loopback(address) and not self.addresses.allow(address):
-            logger.warning(
-                "%s: message refused: more than %d messages per minute from one address",
-                channel,
-                self.limits.per_address_per_minute,
-            )
-            return TOO_MANY_MESSAGES
+            return self._refused(channel, "from one address", self.limits.per_address_per_minute)
         return None
+
+    async def _allow(
+        self, local: RateLimiter, shared: Optional[RedisRateLimiter], key: str
+    ) -> bool:
+        if shared is None:
+            return local.allow(key)
+        try:
+            return await shared.allow(key)
+        except REDIS_FAILURES as error:
+            self.failures.failed(error, "rate limits counted by this instance alone")
+            return local.allow(key)
+
+    @staticmethod
+    def _refused(channel: str, where: str, per_minute: int) -> str:
+        logger.warning(
+            "%s: message refused: more than %d messages per minute %s", channel, per_minute, where
+        )
+        return TOO_MANY_MESSAGES
 
 
 _guard: Optional[MessageGuard] = None
 
 
 def shared_guard() -> MessageGuard:
-    """The guard shared by every channel of this process."""
+    """The guard shared by every channel of this process (and, when SHARED_REDIS_URL is
+    set, by every instance)."""
     global _guard
     if _guard is None:
-        _guard = MessageGuard(settings())
+        _guard = MessageGuard(settings(), shared=shared_redis.shared_client())
     return _guard
 
 

@@ -7,8 +7,10 @@ Rasa's SlackInput:
   stale (timestamp more than 5 minutes away) or replayed (signature already seen) requests
   get 401 and reach nothing (bot/channels/slack_guard.py);
 - Slack retries (X-Slack-Retry-Num) and the double delivery of a mention ("message" +
-  "app_mention") are processed once: event ids and message keys are remembered in memory
-  for an hour;
+  "app_mention") are processed once: event ids and message keys are remembered for an
+  hour, in this process's memory or, when SHARED_REDIS_URL is set, in the Redis every Rasa
+  instance shares (so is the memory of signatures). When that Redis fails the request gets
+  a 503 and nothing is processed: Slack retries it later (why: slack_guard.py);
 - staff write in a direct message or mention the bot in a channel; replies go in the
   thread of their message (use_threads, on by default); the bot mention, e-mail and link
   markup are removed from the text the assistant sees (bot/channels/slack_text.py);
@@ -51,7 +53,14 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.apology import answer_turn
-from bot.channels.slack_guard import EVENT_MEMORY_SECONDS, SlackRequestGuard, TtlSet
+from bot.channels.slack_guard import (
+    EVENT_MEMORY_SECONDS,
+    SIGNATURE_MEMORY_SECONDS,
+    SeenMemory,
+    SharedMemoryUnavailable,
+    SlackRequestGuard,
+    memory_for,
+)
 from bot.channels.slack_stats import WRONG_PLACE_TEXT, Asker, answer_staff, asker, is_stats_request
 from bot.channels.slack_text import button_blocks, clean_incoming, fallback_text, to_mrkdwn
 from bot.channels.validation import InvalidInput, check_message, check_sender
@@ -63,6 +72,9 @@ DEFAULT_API_BASE_URL = settings.SLACK_API_BASE_URL.default
 API_TIMEOUT_SECONDS = 10
 # Message subtypes that are still a person writing to the bot (edits, joins, bot posts... are not).
 USER_SUBTYPES = frozenset({"", "file_share", "thread_broadcast"})
+MEMORY_UNAVAILABLE = (
+    "Service momentanément indisponible : la requête sera traitée quand Slack la renverra."
+)
 EMPTY_MENTION_HINT = (
     "Oui ? Écrivez votre question après la mention, par exemple « demandes en attente »."
 )
@@ -166,6 +178,9 @@ class UrbactSlackInput(SlackInput):
         api_base_url: Optional[Text] = None,
         bot_user_id: Optional[Text] = None,
         staff_user_ids: Optional[FrozenSet[str]] = None,
+        *,
+        signature_memory: Optional[SeenMemory] = None,
+        event_memory: Optional[SeenMemory] = None,
     ) -> None:
         # slack_channel stays None: the bot answers in the channel it was written in and
         # never listens to every message of a channel.
@@ -183,8 +198,12 @@ class UrbactSlackInput(SlackInput):
         self.staff_user_ids = (
             settings.SLACK_STAFF_USER_IDS.read() if staff_user_ids is None else staff_user_ids
         )
-        self.guard = SlackRequestGuard(slack_signing_secret)
-        self.seen_events = TtlSet(EVENT_MEMORY_SECONDS)
+        # Default memories: SHARED_REDIS_URL's Redis when set, else this process's memory.
+        self.guard = SlackRequestGuard(
+            slack_signing_secret,
+            memory=signature_memory or memory_for("signatures", SIGNATURE_MEMORY_SECONDS),
+        )
+        self.seen_events = event_memory or memory_for("events", EVENT_MEMORY_SECONDS)
         self._tasks: Set["asyncio.Task[None]"] = set()
         logger.info(
             "slack: channel ready (API %s, threads %s, staff channel %s)",
@@ -259,14 +278,11 @@ class UrbactSlackInput(SlackInput):
     def _thread_for(self, metadata: Dict[Text, Any]) -> Optional[Text]:
         return metadata.get("thread_id") if self.use_threads else None
 
-    def _first_time(self, keys: List[Text]) -> bool:
-        """True when none of the keys was seen; records them all (no await in between)."""
-        keys = [key for key in keys if key]
-        if any(key in self.seen_events for key in keys):
-            return False
-        for key in keys:
-            self.seen_events.add_if_new(key)
-        return True
+    async def _first_time(self, keys: List[Text]) -> bool:
+        """True when none of the keys was seen; records them all (atomically).
+
+        Raises SharedMemoryUnavailable when the shared memory fails (the webhook answers 503)."""
+        return await self.seen_events.first_time(keys)
 
     def _spawn(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
@@ -330,22 +346,33 @@ class UrbactSlackInput(SlackInput):
 
         @slack_webhook.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:
-            reason = self.guard.rejection_reason(request.headers, request.body or b"")
-            if reason:
-                logger.warning("slack: refused request from %s: %s", request.ip, reason)
-                return response.text(
-                    "Requête refusée : signature Slack absente, invalide ou périmée.",
-                    status=HTTPStatus.UNAUTHORIZED,
-                )
-            content_type = _content_type(request)
-            if content_type == "application/json":
-                return await self._on_event(request, on_new_message)
-            if content_type == "application/x-www-form-urlencoded":
-                return await self._on_interaction(request, on_new_message)
-            logger.warning("slack: ignored a request with content type %r", content_type)
-            return response.text("Type de contenu non pris en charge.", status=415)
+            try:
+                return await self._on_request(request, on_new_message)
+            except SharedMemoryUnavailable:
+                # logged by the memory (one line, rate-limited); no X-Slack-No-Retry: Slack
+                # sends the request again later, when the memory may be back
+                return response.text(MEMORY_UNAVAILABLE, status=HTTPStatus.SERVICE_UNAVAILABLE)
 
         return slack_webhook
+
+    async def _on_request(
+        self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> HTTPResponse:
+        """Every POST: the guard first, then the event or the interaction."""
+        reason = await self.guard.rejection_reason(request.headers, request.body or b"")
+        if reason:
+            logger.warning("slack: refused request from %s: %s", request.ip, reason)
+            return response.text(
+                "Requête refusée : signature Slack absente, invalide ou périmée.",
+                status=HTTPStatus.UNAUTHORIZED,
+            )
+        content_type = _content_type(request)
+        if content_type == "application/json":
+            return await self._on_event(request, on_new_message)
+        if content_type == "application/x-www-form-urlencoded":
+            return await self._on_interaction(request, on_new_message)
+        logger.warning("slack: ignored a request with content type %r", content_type)
+        return response.text("Type de contenu non pris en charge.", status=415)
 
     async def _on_event(
         self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -375,7 +402,7 @@ class UrbactSlackInput(SlackInput):
             f"event:{payload.get('event_id')}" if payload.get("event_id") else "",
             f"message:{event.get('channel')}:{event.get('ts')}" if event.get("ts") else "",
         ]
-        if not self._first_time(keys):
+        if not await self._first_time(keys):
             logger.info(
                 "slack: duplicate of event %s (retry %s) not processed again",
                 payload.get("event_id"),
@@ -414,7 +441,7 @@ class UrbactSlackInput(SlackInput):
         if text is None:
             # link buttons have no value: nothing to send to the assistant
             return response.text("ignored")
-        if not self._first_time([f"interaction:{payload.get('trigger_id') or ''}"]):
+        if not await self._first_time([f"interaction:{payload.get('trigger_id') or ''}"]):
             return response.text("duplicate")
         metadata = self.get_metadata(request)
         try:

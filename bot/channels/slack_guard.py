@@ -11,23 +11,40 @@
   "app_mention"). Event ids and message keys are remembered for a while so that each user
   message is processed once.
 
-Everything is kept in memory with a time-to-live: one Rasa process serves the Slack
-webhook, and five minutes of signatures / an hour of event ids are enough (Slack stops
-retrying after about an hour, and older timestamps are refused anyway).
+Both memories have a time-to-live: five minutes of signatures / an hour of event ids are
+enough (Slack stops retrying after about an hour, and older timestamps are refused anyway).
+One process alone keeps them in its memory (`LocalMemory`); when SHARED_REDIS_URL is set,
+every Rasa instance behind nginx records them in the shared Redis (`RedisMemory`: one
+atomic Lua script, SET ... EX under a key prefix), so a replay or a retry sent to another
+instance is caught too.
+
+Redis failure: the request is refused with a 503, never let through. Security: a replay
+must not pass, and without the shared memory nobody can tell a replay from a first
+delivery. Availability: Slack re-sends an event answered with an error (re-signed, with
+X-Slack-Retry-Num; three times over about an hour), so a short Redis outage delays a staff
+message instead of losing it; and a turn could not be processed anyway, the conversation
+locks being in the same Redis. The failure is logged in one line, without personal data
+(`shared_redis.FailureLog`).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections import OrderedDict
-from typing import Callable, Hashable, Mapping, Optional
+from typing import Callable, Hashable, Mapping, Optional, Sequence
 
+from redis.asyncio import Redis
 from slack_sdk.signature import Clock, SignatureVerifier
+
+from bot.channels import shared_redis
+from bot.channels.shared_redis import REDIS_FAILURES, FailureLog
 
 MAX_CLOCK_SKEW_SECONDS = 5 * 60
 EVENT_MEMORY_SECONDS = 60 * 60
 SIGNATURE_HEADER = "X-Slack-Signature"
 TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
+SIGNATURE_MEMORY_SECONDS = 2 * MAX_CLOCK_SKEW_SECONDS + 60
 
 
 class TtlSet:
@@ -78,6 +95,86 @@ class TtlSet:
         return True
 
 
+class SharedMemoryUnavailable(Exception):
+    """The shared memory (Redis) did not answer: the request must be refused, not let in."""
+
+
+class SeenMemory:
+    """Remembers keys for a while; `first_time` answers whether none of them was seen."""
+
+    async def first_time(self, keys: Sequence[str]) -> bool:
+        """True when none of the keys was recorded; records them all, atomically."""
+        raise NotImplementedError
+
+
+class LocalMemory(SeenMemory):
+    """This process's memory (a `TtlSet`): one Rasa instance serves the Slack webhook."""
+
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seen = TtlSet(ttl, clock=clock)
+
+    async def first_time(self, keys: Sequence[str]) -> bool:
+        # no await in between: two requests of the same event loop cannot both be first
+        wanted = [key for key in keys if key]
+        if any(key in self.seen for key in wanted):
+            return False
+        for key in wanted:
+            self.seen.add_if_new(key)
+        return True
+
+
+# Checks every key, then records every key: one atomic step in Redis (no other client
+# runs between the two), so two instances can never both see a key as new.
+_FIRST_TIME_SCRIPT = """
+for _, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then return 0 end
+end
+for _, key in ipairs(KEYS) do
+  redis.call('SET', key, '1', 'EX', ARGV[1])
+end
+return 1
+"""
+
+
+class RedisMemory(SeenMemory):
+    """The memory shared by every Rasa instance (SHARED_REDIS_URL): keys under `prefix`.
+
+    Raises SharedMemoryUnavailable when Redis fails (see the module docstring: the request
+    is then refused, Slack retries it later).
+    """
+
+    def __init__(self, client: "Redis[bytes]", prefix: str, ttl: float) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.ttl_seconds = max(1, math.ceil(ttl))
+        self.failures = FailureLog(f"Slack memory {prefix!r}")
+
+    async def first_time(self, keys: Sequence[str]) -> bool:
+        wanted = [self.prefix + key for key in keys if key]
+        if not wanted:
+            return True
+        try:
+            new = await self.client.eval(
+                _FIRST_TIME_SCRIPT, len(wanted), *wanted, self.ttl_seconds
+            )
+        except REDIS_FAILURES as error:
+            self.failures.failed(error, "Slack request refused with 503 (Slack will retry)")
+            raise SharedMemoryUnavailable(self.prefix) from error
+        return bool(new)
+
+
+def memory_for(
+    name: str, ttl: float, client: "Optional[Redis[bytes]]" = None, *, prefix: Optional[str] = None
+) -> SeenMemory:
+    """The shared memory `name` when a Redis client is given (default: SHARED_REDIS_URL's),
+    else this process's."""
+    client = client if client is not None else shared_redis.shared_client()
+    if client is None:
+        return LocalMemory(ttl)
+    base = shared_redis.KEY_PREFIX if prefix is None else prefix
+    return RedisMemory(client, f"{base}slack:{name}:", ttl)
+
+
 def expected_signature(signing_secret: str, timestamp: str, body: bytes) -> str:
     return str(SignatureVerifier(signing_secret).generate_signature(timestamp=timestamp, body=body))
 
@@ -102,6 +199,7 @@ class SlackRequestGuard:
         signing_secret: str,
         wall_clock: Callable[[], float] = time.time,
         monotonic_clock: Callable[[], float] = time.monotonic,
+        memory: Optional[SeenMemory] = None,
     ) -> None:
         if not signing_secret:
             raise ValueError("a Slack signing secret is required")
@@ -110,10 +208,12 @@ class SlackRequestGuard:
         self._now = wall_clock
         # A signature can only be valid while its timestamp is fresh, so remembering it
         # a little longer than the allowed skew is enough to catch every replay.
-        self._seen_signatures = TtlSet(2 * MAX_CLOCK_SKEW_SECONDS + 60, clock=monotonic_clock)
+        self._seen_signatures = memory or LocalMemory(SIGNATURE_MEMORY_SECONDS, monotonic_clock)
 
-    def rejection_reason(self, headers: Mapping[str, str], body: bytes) -> Optional[str]:
-        """None when the request is authentic and fresh, else why it is refused (for logs)."""
+    async def rejection_reason(self, headers: Mapping[str, str], body: bytes) -> Optional[str]:
+        """None when the request is authentic and fresh, else why it is refused (for logs).
+
+        Raises SharedMemoryUnavailable when the shared memory of signatures fails."""
         signature = _header(headers, SIGNATURE_HEADER)
         timestamp = _header(headers, TIMESTAMP_HEADER)
         if not signature or not timestamp:
@@ -126,7 +226,7 @@ class SlackRequestGuard:
             return f"stale timestamp ({int(self._now() - sent_at)} s old): possible replay"
         if not self._verifier.is_valid(body, timestamp, signature):
             return "wrong signature"
-        if not self._seen_signatures.add_if_new(signature):
+        if not await self._seen_signatures.first_time([signature]):
             return "signature already seen: replayed request"
         return None
 

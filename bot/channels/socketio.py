@@ -26,7 +26,13 @@ work unchanged. Differences, all fixes:
   French answer instead of silence (`FrenchAsyncServer`);
 - if processing fails or produces no reply, the user gets the French apology (a
   "/restart" typed by the user gets a French confirmation instead);
-- the channel also serves the demo page and the widget under ``web_path`` (/chat).
+- the channel also serves the demo page and the widget under ``web_path`` (/chat);
+- several instances: when SHARED_REDIS_URL is set, the socket.io server emits through
+  python-socketio's AsyncRedisManager (pub/sub channel ``urbact-socketio``), so a reply
+  sent to a session's room by any instance reaches the socket on whichever instance it is
+  connected to; WEB_SESSION_SECRET is then required (web_sessions.py). A socket's own
+  state (its session, its address) stays on the instance it is connected to: with HTTP
+  long-polling, the proxy must send a client's requests to one instance (sticky).
 
 The parts: origins (bot/channels/web_origins.py), signed sessions (web_sessions.py), the
 socket.io event handlers (web_handlers.py), the page and widget files (web_assets.py);
@@ -42,9 +48,9 @@ from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 
-from bot.channels import limits
+from bot.channels import limits, shared_redis
 from bot.channels.validation import TOO_DEEP
 from bot.channels.web_assets import add_web_routes
 from bot.channels.web_handlers import SessionHandlers, SocketOptions, WebsiteOutput
@@ -85,6 +91,18 @@ class FrenchAsyncServer(AsyncServer):
             if sid is not None:
                 text = TOO_DEEP if isinstance(error, RecursionError) else UNREADABLE_PACKET
                 await self.emit(self.bot_message_evt, {"text": text}, to=sid, namespace=namespace)
+
+
+def client_manager_from_environment(environ: Optional[Dict[str, str]] = None) -> Any:
+    """python-socketio's Redis manager on SHARED_REDIS_URL, or None (this process alone)."""
+    url = shared_redis.shared_url(environ)
+    if not url:
+        return None
+    return AsyncRedisManager(
+        url,
+        channel=shared_redis.SOCKETIO_CHANNEL,
+        redis_options=shared_redis.socketio_redis_options(),
+    )
 
 
 class SocketBlueprint(Blueprint):
@@ -172,30 +190,44 @@ class WebsiteSocketIOInput(InputChannel):
             return None
         return WebsiteOutput(self.sio, self.options.bot_message_evt, self.options.namespace)
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
+    def build_server(
+        self,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        async_mode: str = "sanic",
+    ) -> FrenchAsyncServer:
+        """The socket.io server with our handlers (Redis-backed when SHARED_REDIS_URL is set).
+
+        `async_mode` is Sanic's in Rasa; tests may run the same server on aiohttp."""
+        manager = client_manager_from_environment()
         sio = FrenchAsyncServer(
-            async_mode="sanic",
+            async_mode=async_mode,
+            client_manager=manager,
             cors_allowed_origins=self.origin_policy,
             max_http_buffer_size=limits.settings().max_request_bytes,
             bot_message_evt=self.options.bot_message_evt,
         )
         namespace = sio.channel_namespace = self.options.namespace
         self.sio = sio
-        webhook = SocketBlueprint(
-            sio, self.socketio_path, self.web_path, "website_socketio_webhook", __name__
-        )
         handlers = SessionHandlers(sio, on_new_message, self.signer, self.options)
         sio.on("connect", handlers.connect, namespace=namespace)
         sio.on("disconnect", handlers.disconnect, namespace=namespace)
         sio.on("session_request", handlers.session_request, namespace=namespace)
         sio.on(self.user_message_evt, handlers.user_uttered, namespace=namespace)
         logger.info(
-            "socketio: website chat at %s/ (socket.io path %s); allowed origins: %s",
+            "socketio: website chat at %s/ (socket.io path %s); allowed origins: %s; %s",
             self.web_path or "(no page)",
             self.socketio_path,
             self.origin_policy.describe(),
+            "rooms shared through Redis" if manager is not None else "rooms of this process",
+        )
+        return sio
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        sio = self.build_server(on_new_message)
+        webhook = SocketBlueprint(
+            sio, self.socketio_path, self.web_path, "website_socketio_webhook", __name__
         )
 
         @webhook.route("/", methods=["GET"])

@@ -190,7 +190,9 @@ class SessionHandlers:
         claimed = data.get("session_id") if isinstance(data, dict) else None
         if claimed and claimed != session_id:
             logger.info("socketio: ignored the session_id written in a message from socket %s", sid)
-        refusal = self.guard.refusal(self.options.channel_name, session_id, self.addresses.get(sid))
+        refusal = await self.guard.check(
+            self.options.channel_name, session_id, self.addresses.get(sid)
+        )
         if refusal is not None:
             await self.say(sid, refusal)
             return

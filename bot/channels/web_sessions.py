@@ -2,6 +2,11 @@
 
 A client resumes its conversation only by presenting the token issued for that id
 (HMAC-SHA256 with WEB_SESSION_SECRET); anything else gets a fresh random session.
+
+When SHARED_REDIS_URL is set, several Rasa instances serve the chat behind nginx and each
+must verify the tokens the others issued: WEB_SESSION_SECRET (32 characters or more, the
+same for every instance) is then required, and the channel refuses to start without it.
+Alone, a missing secret is replaced by a random one (with a warning).
 """
 
 from __future__ import annotations
@@ -17,11 +22,12 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from common import settings
-from common.settings import Environ
+from common.settings import Environ, SettingError
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_TOKEN_TTL_HOURS = 24 * 7
+MIN_SECRET_CHARS = 32
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_\-]{32}$")
 
 
@@ -83,11 +89,16 @@ class SessionSigner:
 def signer_from_environment(
     ttl_hours: float = DEFAULT_TOKEN_TTL_HOURS, environ: Environ = None
 ) -> SessionSigner:
-    """A signer keyed by WEB_SESSION_SECRET, or by a random key (with a warning) when unset."""
+    """A signer keyed by WEB_SESSION_SECRET, or by a random key (with a warning) when unset.
+
+    Raises SettingError (French) when SHARED_REDIS_URL is set and the secret is missing or
+    shorter than 32 characters: the instances could not verify each other's tokens."""
     secret = settings.WEB_SESSION_SECRET.read(environ)
     ttl = int(ttl_hours * 3600)
+    if settings.SHARED_REDIS_URL.is_set(environ):
+        _require_shared_secret(secret)
     if secret:
-        if len(secret) < 32:
+        if len(secret) < MIN_SECRET_CHARS:
             logger.warning(
                 "socketio: %s is shorter than 32 characters; use e.g. "
                 "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`",
@@ -100,6 +111,24 @@ def signer_from_environment(
         settings.WEB_SESSION_SECRET.name,
     )
     return SessionSigner(secrets.token_bytes(32), ttl)
+
+
+def _require_shared_secret(secret: str) -> None:
+    """Several instances (SHARED_REDIS_URL) need one shared secret of 32 characters or more."""
+    if len(secret) >= MIN_SECRET_CHARS:
+        return
+    name = settings.WEB_SESSION_SECRET.name
+    logger.error(
+        "socketio: %s is %s but SHARED_REDIS_URL is set; the website chat cannot start",
+        name,
+        "shorter than 32 characters" if secret else "not set",
+    )
+    raise SettingError(
+        f"{name} : {'trop court' if secret else 'absent'}. Avec SHARED_REDIS_URL, plusieurs "
+        f"instances de Rasa servent le chat du site et vérifient les sessions les unes des "
+        f"autres : donnez-leur à toutes le même secret de {MIN_SECRET_CHARS} caractères au "
+        f"moins, par exemple `python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
+    )
 
 
 @dataclass(frozen=True)

@@ -31,44 +31,44 @@ def test_signature_matches_slack_documentation_example() -> None:
     assert slack_signature(SECRET, "1531420618", body) == expected_signature(SECRET, "1531420618", body)
 
 
-def test_fresh_signed_request_is_accepted_once_then_refused_as_replay() -> None:
+async def test_fresh_signed_request_is_accepted_once_then_refused_as_replay() -> None:
     wall, mono = FakeClock(), FakeClock(0.0)
     guard = SlackRequestGuard(SECRET, wall_clock=wall, monotonic_clock=mono)
     body = b'{"type":"event_callback"}'
     headers = signed_headers(SECRET, body, timestamp=int(wall.now))
-    assert guard.rejection_reason(headers, body) is None
+    assert await guard.rejection_reason(headers, body) is None
     mono.now += 30
-    assert "replay" in (guard.rejection_reason(headers, body) or "")
+    assert "replay" in (await guard.rejection_reason(headers, body) or "")
 
 
 @pytest.mark.parametrize("age", [301, -301, 3600])
-def test_stale_or_future_timestamps_are_refused(age: int) -> None:
+async def test_stale_or_future_timestamps_are_refused(age: int) -> None:
     wall = FakeClock()
     guard = SlackRequestGuard(SECRET, wall_clock=wall)
     body = b"{}"
     headers = signed_headers(SECRET, body, timestamp=int(wall.now) - age)
-    assert "stale" in (guard.rejection_reason(headers, body) or "")
+    assert "stale" in (await guard.rejection_reason(headers, body) or "")
 
 
-def test_unsigned_wrong_and_tampered_requests_are_refused() -> None:
+async def test_unsigned_wrong_and_tampered_requests_are_refused() -> None:
     wall = FakeClock()
     guard = SlackRequestGuard(SECRET, wall_clock=wall)
     body = b'{"a":1}'
-    assert "unsigned" in (guard.rejection_reason({}, body) or "")
+    assert "unsigned" in (await guard.rejection_reason({}, body) or "")
     wrong = signed_headers("another-secret", body, timestamp=int(wall.now))
-    assert guard.rejection_reason(wrong, body) == "wrong signature"
+    assert await guard.rejection_reason(wrong, body) == "wrong signature"
     good = signed_headers(SECRET, body, timestamp=int(wall.now))
-    assert guard.rejection_reason(good, b'{"a":2}') == "wrong signature"
+    assert await guard.rejection_reason(good, b'{"a":2}') == "wrong signature"
     bad_ts = dict(good, **{"X-Slack-Request-Timestamp": "yesterday"})
-    assert "malformed" in (guard.rejection_reason(bad_ts, body) or "")
+    assert "malformed" in (await guard.rejection_reason(bad_ts, body) or "")
 
 
-def test_headers_are_found_whatever_their_case() -> None:
+async def test_headers_are_found_whatever_their_case() -> None:
     wall = FakeClock()
     guard = SlackRequestGuard(SECRET, wall_clock=wall)
     body = b"{}"
     headers = {k.lower(): v for k, v in signed_headers(SECRET, body, timestamp=int(wall.now)).items()}
-    assert guard.rejection_reason(headers, body) is None
+    assert await guard.rejection_reason(headers, body) is None
 
 
 def test_a_signing_secret_is_required() -> None:
