@@ -9,7 +9,11 @@ timed as a whole command (process start included), and the per-turn cost of reco
 conversations (conversation_store_costs: in-memory, our recording store, Rasa's SQL tracker
 store and Rasa's SQL event broker, on SQLite files in var/).
 
-Options: --quick (fewer requests, no full training), --skip-training, --skip-production.
+And the scale benchmark (bot/ops/bench_scale.py): the production topology through nginx with
+1, 2 and 3 Rasa instances at 20 and 50 users, CPU per part, the 2-vs-1 ratio.
+
+Options: --quick (fewer requests, no full training, scale with 1 and 2 instances at 20 users),
+--skip-training, --skip-production, --skip-scale.
 """
 
 from __future__ import annotations
@@ -449,6 +453,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--skip-training", action="store_true")
     parser.add_argument("--skip-production", action="store_true")
+    parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--output", type=Path, default=ROOT / "results" / "bench.json")
     args = parser.parse_args(argv)
     args.single_messages = 60 if args.quick else 300
@@ -468,6 +473,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     results["embedded"] = measure_profile(model, args, ROOT / "endpoints.yml", {})
     if not args.skip_production:
         results["production"] = measure_profile(model, args, ROOT / "endpoints.production.yml", production_env())
+    if not args.skip_scale:
+        from bot.ops import bench_scale  # imports this module: loaded only when used
+
+        results["scale"] = (bench_scale.run(model, (1, 2), (20,), 10) if args.quick else bench_scale.run(model))
     if not (args.skip_training or args.quick):
         steal = CpuSteal()
         results["full_training_s"] = full_training_seconds()
@@ -476,6 +485,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     table = markdown(results)
+    if "scale" in results:
+        from bot.ops import bench_scale
+
+        table += "\n" + bench_scale.markdown(results["scale"])
     args.output.with_suffix(".md").write_text(table, encoding="utf-8")
     print(table)
     return 0
