@@ -20,7 +20,7 @@ KB_FILES := $(wildcard data/kb/*.csv)
 
 .PHONY: help install data model run shell test test-steps lint types validate test-nlu test-stories test-python \
         test-unit test-integration test-e2e eval test-eval bench nlu-report purge-handoffs \
-        purge-conversations erase-person clean audit test-audit review-export review-import insights-digest insights run-production
+        purge-conversations erase-person clean audit test-audit review-export review-import insights-digest insights run-production bench-scale
 
 help:
 	@echo "make run    start the assistant (REST on 127.0.0.1:$(RASA_PORT))"
@@ -29,6 +29,7 @@ help:
 	@echo "make test   run every test"
 	@echo "make lint / make types  ruff and mypy (both run inside make test)"
 	@echo "make bench  measure latency, throughput, memory, training (results/bench.json)"
+	@echo "make bench-scale  1, 2, 3 Rasa instances behind nginx at 20 and 50 users (wrk; also in make bench)"
 	@echo "make eval   blind evaluation: answer rate on conversations written by strangers (results/eval)"
 	@echo "make nlu-report [CV=1]  NLU quality report (docs/nlu-quality.md)"
 	@echo "make purge-handoffs [ARGS=...]  delete old handled hand-off requests (docs/handoff.md)"
@@ -140,6 +141,10 @@ test-eval: model
 
 bench: model
 	$(PY_RASA) -m bot.ops.bench
+
+# Scale bench alone (bot/ops/bench_scale.py): the production topology through nginx, CPU per part.
+bench-scale: model
+	$(PY_RASA) -m bot.ops.bench_scale
 
 nlu-report: model
 	$(PY_RASA) -m bot.ops.nlu_report $(if $(CV),--cross-validation,)

@@ -38,6 +38,7 @@ GOAL_RATIO = 1.5
 UNTHROTTLED_ENV = {
     "RATE_LIMIT_PER_ADDRESS": "0",
     "RATE_LIMIT_PER_CONVERSATION": "0",
+    "NGINX_RATE_PER_ADDRESS": "0",
 }
 MARKER = "## Scale-out through nginx"
 
