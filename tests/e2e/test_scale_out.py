@@ -1,0 +1,295 @@
+"""Scale-out for real: nginx in front of two Rasa instances sharing PostgreSQL and Redis.
+
+One topology (bot/ops/topology.py) for the module, on the servers `make test` tests against
+(TEST_POSTGRES_PORT, TEST_REDIS_PORT) with databases of its own:
+
+a. a REST conversation (the hand-off form) whose turns alternate between the two instances
+   keeps its context, and its events in PostgreSQL are neither lost, doubled nor reordered;
+b. a website conversation (socket.io through nginx) survives `kill -9` of the instance that
+   held its socket: the client reconnects with its signed token and the form goes on;
+c. `kill -9` of one instance under load through nginx: the other keeps answering, only the
+   messages in flight at the kill fail;
+d. everything stopped and launched again on the same databases: the conversation resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+import psycopg2
+import pytest
+import requests
+import socketio
+
+from bot.ops.services import POSTGRES_PORT, REDIS_PORT
+from bot.ops.topology import Instance, Topology
+from tests.e2e.conftest import model_path
+
+PG_PORT = int(os.environ.get("TEST_POSTGRES_PORT") or POSTGRES_PORT)
+REDIS_PORT_USED = int(os.environ.get("TEST_REDIS_PORT") or REDIS_PORT)
+TRACKER_DB = "urbact_scale_tracker_e2e"
+KB_DB = "urbact_scale_kb_e2e"
+QUESTION = "Peut-on rejoindre un réseau de transfert sans expérience européenne ?"
+LOAD_SECONDS = 15.0
+LOAD_USERS = 10
+ENV = {
+    "HANDOFF_DELIVERY_LOOP": "off",  # no Slack here: requests stay in the database
+    "NGINX_RATE_PER_ADDRESS": "1000",  # every test user comes from 127.0.0.1
+    "RATE_LIMIT_PER_CONVERSATION": "0",
+}
+
+
+def _drop_databases() -> None:
+    connection = psycopg2.connect(host="127.0.0.1", port=PG_PORT, user="postgres", dbname="postgres")
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        for name in (TRACKER_DB, KB_DB):
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    connection.close()
+
+
+def _launch(workdir: Path) -> Topology:
+    topology = Topology.launch(
+        model_path(), 2, extra_env=ENV, workdir=workdir, postgres_port=PG_PORT, redis_port=REDIS_PORT_USED,
+        tracker_db=TRACKER_DB, kb_db=KB_DB,
+    )
+    try:
+        topology.wait_ready(timeout=300)
+    except (RuntimeError, TimeoutError) as error:
+        topology.stop()
+        pytest.fail(f"La topologie n'a pas démarré : {error}", pytrace=False)
+    return topology
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Dict[str, Topology]]:
+    """{"topology": the running topology}; test d replaces it with a relaunched one. Its logs
+    are printed when a test failed (they stay in pytest's temporary folder)."""
+    _drop_databases()
+    holder = {"topology": _launch(tmp_path_factory.mktemp("topology"))}
+    failed_before = request.session.testsfailed
+    try:
+        yield holder
+    finally:
+        if request.session.testsfailed > failed_before:
+            print(holder["topology"].logs())
+        holder["topology"].stop()
+        _drop_databases()
+
+
+@pytest.fixture
+def topology(cluster: Dict[str, Topology]) -> Topology:
+    return cluster["topology"]
+
+
+def rest(url: str, sender: str, text: str, timeout: float = 90) -> str:
+    answer = requests.post(url, json={"sender": sender, "message": text}, timeout=timeout)
+    assert answer.status_code == 200, f"{answer.status_code}: {answer.text[:300]}"
+    return "\n".join(str(reply.get("text", "")) for reply in answer.json())
+
+
+def tracker_rows(sender_id: str) -> List[Tuple[str, float, Optional[str]]]:
+    """(type, timestamp, text of a user event) of a conversation, in the order stored."""
+    with psycopg2.connect(host="127.0.0.1", port=PG_PORT, user="postgres", dbname=TRACKER_DB) as connection:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT type_name, timestamp, CASE WHEN type_name = 'user' THEN data::json->>'text' END "
+                "FROM events WHERE sender_id = %s ORDER BY id",
+                (sender_id,),
+            )
+            return [(row[0], float(row[1]), row[2]) for row in cursor.fetchall()]
+
+
+def handoff_ids(email: str) -> List[int]:
+    with psycopg2.connect(host="127.0.0.1", port=PG_PORT, user="postgres", dbname=KB_DB) as connection:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM handoff_requests WHERE email = %s", (email,))
+            return [row[0] for row in cursor.fetchall()]
+
+
+# --------------------------------------------------------------------------- a. REST
+
+
+def test_rest_conversation_alternating_between_instances_keeps_its_context(topology: Topology) -> None:
+    first, second = topology.instances
+    sender, name = f"alt-{uuid.uuid4().hex[:8]}", "Lucie Alternance"
+    email = f"lucie-{uuid.uuid4().hex[:6]}@saint-aubin.fr"
+    turns = [
+        (first, "je voudrais être contacté", "votre nom"),
+        (second, name, "organisation"),
+        (first, "Mairie de Saint-Aubin", "e-mail"),
+        (second, email, "question"),
+        (first, QUESTION, "Acceptez-vous"),
+    ]
+    for instance, text, expected in turns:
+        reply = rest(instance.rest_url, sender, text)
+        assert expected.lower() in reply.lower(), f"instance {instance.index}, « {text} » -> {reply!r}"
+    assert name in reply  # the recap, on instance 0, names what instance 1 was told
+    final = rest(second.rest_url, sender, "oui")
+    stored = handoff_ids(email)
+    assert len(stored) == 1 and f"n° {stored[0]}" in final, final
+
+    rows = tracker_rows(f"rest:{sender}")
+    said = [text for kind, _, text in rows if kind == "user"]
+    assert said == [text for _, text, _ in turns] + ["oui"]  # each user turn once, in order
+    stamps = [stamp for _, stamp, _ in rows]
+    assert stamps == sorted(stamps), "events stored out of order"
+
+
+# --------------------------------------------------------------------------- b. website
+
+
+class WebClient:
+    """A python-socketio client through nginx, recording what the server emits."""
+
+    def __init__(self) -> None:
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.events: "asyncio.Queue[Tuple[str, Any]]" = asyncio.Queue()
+        for name in ("session_token", "session_confirm", "bot_uttered"):
+            self.client.on(name, self._recorder(name))
+
+    def _recorder(self, name: str) -> Any:
+        async def record(data: Any) -> None:
+            await self.events.put((name, data))
+
+        return record
+
+    async def connect(self, url: str) -> None:
+        await self.client.connect(url, socketio_path="/socket.io", transports=["websocket"], wait_timeout=10)
+
+    async def next(self, name: str, timeout: float = 40) -> Any:
+        while True:
+            event, data = await asyncio.wait_for(self.events.get(), timeout)
+            if event == name:
+                return data
+
+    async def session(self, data: Optional[Dict[str, str]] = None) -> Tuple[str, str]:
+        await self.client.emit("session_request", data or {})
+        token = await self.next("session_token")
+        confirmed = await self.next("session_confirm")
+        assert confirmed == token["session_id"]
+        return confirmed, token["token"]
+
+    async def ask(self, text: str) -> str:
+        await self.client.emit("user_uttered", {"message": text})
+        replies = [await self.next("bot_uttered")]
+        with_more = True
+        while with_more:
+            try:
+                replies.append(await self.next("bot_uttered", 1.5))
+            except asyncio.TimeoutError:
+                with_more = False
+        return "\n".join(str(reply.get("text", "")) for reply in replies)
+
+
+def socket_holder(topology: Topology) -> Instance:
+    """The instance nginx sent the last socket.io request to (its access log names it)."""
+    lines = [line for line in (topology.workdir / "nginx" / "access.log").read_text().splitlines()
+             if "/socket.io/" in line]
+    assert lines, "nginx logged no socket.io request"
+    port = int(re.findall(r"upstream=[\d.]+:(\d+)", lines[-1])[-1])
+    return next(instance for instance in topology.instances if instance.port == port)
+
+
+def test_website_conversation_survives_the_death_of_its_instance(topology: Topology) -> None:
+    async def scenario() -> Tuple[str, Instance, str]:
+        client = WebClient()
+        await client.connect(topology.url)
+        session_id, token = await client.session()
+        asked = await client.ask("je voudrais être contacté")
+        assert "votre nom" in asked, asked
+        holder = socket_holder(topology)
+        holder.kill()  # kill -9 of the instance holding the socket
+        await client.client.disconnect()
+
+        again = WebClient()
+        await again.connect(topology.url)  # nginx: the hashed instance is down, the other serves
+        resumed, _ = await again.session({"session_id": session_id, "token": token})
+        assert resumed == session_id, "the signed token did not resume the session"
+        reply = await again.ask("Nadia Relance")
+        await again.client.disconnect()
+        return session_id, holder, reply
+
+    session_id, holder, reply = asyncio.run(scenario())
+    try:
+        assert "organisation" in reply.lower(), f"the form did not go on after the kill: {reply!r}"
+        survivor = socket_holder(topology)
+        assert survivor is not holder
+        said = [text for kind, _, text in tracker_rows(session_id) if kind == "user"]
+        assert said == ["je voudrais être contacté", "Nadia Relance"]
+    finally:
+        holder.start()
+
+
+# --------------------------------------------------------------------------- c. load
+
+
+def test_one_instance_killed_under_load(topology: Topology) -> None:
+    stop_at = time.monotonic() + LOAD_SECONDS
+    kill_at = time.monotonic() + LOAD_SECONDS / 3
+    killed_at: List[float] = []
+    outcomes: List[Tuple[float, float, bool, str]] = []  # (sent, answered, ok, detail)
+    lock = threading.Lock()
+
+    def user(number: int) -> None:
+        turn = 0
+        while time.monotonic() < stop_at:
+            turn += 1
+            sent = time.monotonic()
+            try:
+                reply = rest(topology.rest_url, f"load-{number}-{turn}-{uuid.uuid4().hex[:4]}",
+                             "c'est quoi URBACT ?", timeout=30)
+                ok, detail = "URBACT" in reply, reply[:80]
+            except (AssertionError, requests.RequestException) as error:
+                ok, detail = False, str(error)[:120]
+            with lock:
+                outcomes.append((sent, time.monotonic(), ok, detail))
+
+    victim = topology.instances[1]
+    with ThreadPoolExecutor(LOAD_USERS) as pool:
+        for number in range(LOAD_USERS):
+            pool.submit(user, number)
+        time.sleep(max(0.0, kill_at - time.monotonic()))
+        killed_at.append(time.monotonic())
+        victim.kill()
+    try:
+        kill = killed_at[0]
+        before = [o for o in outcomes if o[1] < kill]
+        in_flight = [o for o in outcomes if o[0] <= kill <= o[1]]
+        after = [o for o in outcomes if o[0] > kill]
+        failed = [o for o in outcomes if not o[2]]
+        counts = (f"{len(outcomes)} messages: {len(before)} answered before the kill, {len(in_flight)} in flight, "
+                  f"{len(after)} sent after; {len(failed)} failed: {[o[3] for o in failed][:5]}")
+        assert before and all(o[2] for o in before), counts
+        assert len(after) >= LOAD_USERS and all(o[2] for o in after), counts
+        assert all(o in in_flight for o in failed), counts
+        assert len(failed) <= LOAD_USERS, counts
+        assert topology.instances[0].process.poll() is None, counts
+    finally:
+        victim.start()
+
+
+# --------------------------------------------------------------------------- d. restart
+
+
+def test_restart_of_everything_resumes_the_conversation(cluster: Dict[str, Topology]) -> None:
+    old = cluster["topology"]
+    sender, name = f"restart-{uuid.uuid4().hex[:8]}", "Paul Redémarrage"
+    assert "votre nom" in rest(old.rest_url, sender, "je voudrais être contacté")
+    assert "organisation" in rest(old.rest_url, sender, name).lower()
+    old.stop()
+    assert all(i.process.poll() is not None for i in old.instances) and old.nginx.poll() is not None
+
+    cluster["topology"] = new = _launch(old.workdir.parent / "relaunched")
+    assert "e-mail" in rest(new.rest_url, sender, "Mairie de Saint-Aubin")
+    assert "question" in rest(new.rest_url, sender, f"paul-{uuid.uuid4().hex[:6]}@saint-aubin.fr").lower()
+    recap = rest(new.rest_url, sender, QUESTION)
+    assert name in recap and "Acceptez-vous" in recap  # the name given before the restart is kept
