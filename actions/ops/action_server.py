@@ -5,7 +5,11 @@
 Same options as `python -m rasa_sdk`, plus `--interface` (default: ACTIONS_HOST, else
 127.0.0.1; rasa-sdk 3.6 itself binds 0.0.0.0). Differences with `python -m rasa_sdk`:
 - it refuses to start without ACTION_SERVER_TOKEN (common/action_secret.py);
-- every request but GET /health must carry `Authorization: Bearer <ACTION_SERVER_TOKEN>`
+- GET /metrics and GET /health/ready (actions/observability/), with the counts of every
+  sanic worker summed (a fresh PROMETHEUS_MULTIPROC_DIR per run, removed at exit);
+- LOG_FORMAT=json: one JSON object per log line (common/json_logs.py);
+- every request but GET /health, /health/ready and /metrics must carry
+  `Authorization: Bearer <ACTION_SERVER_TOKEN>`
   (sent by Rasa from endpoints.yml): none gets 401, a wrong one 403, both with a French
   error and one log line (path and reason, never the body);
 - an unexpected error answers a short French error: rasa-sdk's own handler would send back
@@ -34,14 +38,16 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from actions import observability
 from actions.handoff import plugin as handoff_plugin
-from common import settings
+from actions.observability import multiprocess
+from common import json_logs, settings
 from common.action_secret import ENV_NAME as SECRET_ENV
 from common.action_secret import SecretError, check_secret, is_authorized
 
 logger = logging.getLogger("actions.ops.action_server")
 
-OPEN_PATHS = frozenset({"/health"})
+OPEN_PATHS = frozenset({"/health", observability.READY_PATH, observability.METRICS_PATH})
 MISSING = "Appel refusé : le secret partagé du serveur d'actions est absent."
 WRONG = "Appel refusé : le secret partagé du serveur d'actions est incorrect."
 INTERNAL = "Erreur interne du serveur d'actions (détails dans son journal)."
@@ -100,13 +106,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args.logging_config_file,
     )
     utils.update_sanic_log_level()
+    if json_logs.json_logs_wanted():
+        json_logs.apply_json_logging()
+    metrics_folder = multiprocess.prepare()  # before prometheus-client is imported
+    from actions.observability import plugin as observability_plugin
 
     app = create_app(args.actions, cors_origins=args.cors, auto_reload=args.auto_reload)
     require_secret(app, secret)
     hide_request_bodies(app)
     handoff_plugin.register(plugin_manager())
+    observability_plugin.register(plugin_manager())
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
     ssl_context = create_ssl_context(args.ssl_certificate, args.ssl_keyfile, args.ssl_password)
+    logger.info("action server metrics: multiprocess folder %s", metrics_folder)
     logger.info("action server listening on %s:%s (shared secret required)", args.interface, args.port)
     app.run(args.interface, args.port, ssl=ssl_context, workers=utils.number_of_sanic_workers())
     return 0
