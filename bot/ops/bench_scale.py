@@ -41,6 +41,8 @@ UNTHROTTLED_ENV = {
     "NGINX_RATE_PER_ADDRESS": "0",
 }
 MARKER = "## Scale-out through nginx"
+TRACKER_DB = "urbact_bench_tracker"  # the bench's own databases, never make run-production's
+KB_DB = "urbact_bench_kb"
 
 
 # --------------------------------------------------------------------------- CPU accounting
@@ -185,43 +187,70 @@ def post(url: str, sender: str, text: str) -> None:
         answer.read()
 
 
-def warm_up(topology: Any) -> None:
+def warm_up(topology: Any, stamp: str) -> None:
     """One unmeasured pass over the mix on each instance (its first traced predictions, its
     first database connections), then one through nginx."""
     for number, instance in enumerate(topology.instances):
         for text in MIX:
-            post(instance.rest_url, f"scale-warmup-{number}", text)
+            post(instance.rest_url, f"scale{stamp}-warmup-{number}", text)
     for text in MIX:
-        post(topology.rest_url, "scale-warmup-nginx", text)
+        post(topology.rest_url, f"scale{stamp}-warmup-nginx", text)
 
 
 # --------------------------------------------------------------------------- runs
 
 def measure(topology: Any, users: int, seconds: int, folder: Path, tag: str) -> Dict[str, Any]:
     parts = {name: list(topology.pids().get(name, [])) for name in PARTS}
+    instances = {f"rasa-{i.index}": [i.process.pid] for i in topology.instances}
     command = wrk_command(topology.rest_url, users, seconds, mix_file(folder), tag)
-    before = read_cpu(parts)
+    before = read_cpu({**parts, **instances})
     output, wrk_cpu = run_wrk(command)
-    after = read_cpu(parts)
+    after = read_cpu({**parts, **instances})
     result = parse_wrk(output)
-    cpu = cpu_used(before, after, os.sysconf("SC_CLK_TCK"), round(wrk_cpu, 2))
-    result.update(users=users, cpu_s=cpu,
+    hz = os.sysconf("SC_CLK_TCK")
+    cpu = cpu_used(_only(before, parts), _only(after, parts), hz, round(wrk_cpu, 2))
+    per_instance = [round((after.parts[name] - before.parts[name]) / hz, 2) for name in instances]
+    result.update(users=users, cpu_s=cpu, rasa_cpu_s_per_instance=per_instance,
                   missing_parts=[name for name, pids in parts.items() if not pids])
     return result
 
 
+def _only(reading: CpuReading, parts: Mapping[str, Any]) -> CpuReading:
+    return CpuReading({name: reading.parts[name] for name in parts}, reading.machine)
+
+
+def fresh_tracker_database(port: int, name: str) -> None:
+    """Every instance count starts from an empty conversations database of its own (the
+    bench's, never make run-production's), so earlier runs' conversations weigh on none."""
+    from bot.ops.services import answers
+    from bot.ops.topology import postgres_connect
+
+    if not answers(port):
+        return  # the topology starts a throwaway server: empty already
+    connection = postgres_connect(port)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    finally:
+        connection.close()
+
+
 def scale_runs(model: Path, instance_counts: Sequence[int], users: Sequence[int], seconds: int) -> List[Dict[str, Any]]:
-    from bot.ops.topology import Topology  # written alongside; imported only when run
+    from bot.ops.services import POSTGRES_PORT
+    from bot.ops.topology import Topology  # imports psycopg2: only when run
 
     subprocess.run([str(ROOT / "bot/ops/ensure_wrk.sh")], check=True)
     runs: List[Dict[str, Any]] = []
     stamp = time.strftime("%H%M%S")
     with tempfile.TemporaryDirectory(prefix="urbact-bench-scale-") as folder:
         for count in instance_counts:
+            fresh_tracker_database(POSTGRES_PORT, TRACKER_DB)
             started = time.monotonic()
-            with Topology.running(model=model, instances=count, extra_env=dict(UNTHROTTLED_ENV)) as topology:
+            with Topology.running(model=model, instances=count, extra_env=dict(UNTHROTTLED_ENV),
+                                  tracker_db=TRACKER_DB, kb_db=KB_DB) as topology:
                 ready_s = round(time.monotonic() - started, 1)
-                warm_up(topology)
+                warm_up(topology, stamp)
                 for number in users:
                     print(f"scale bench: {count} instance(s), {number} users, {seconds} s", flush=True)
                     run = measure(topology, number, seconds, Path(folder), f"scale{stamp}-{count}x{number}")
@@ -295,11 +324,14 @@ def markdown(scale: Mapping[str, Any]) -> str:
                      f"3 vs 1 {values['3_vs_1']}x; the {cpus} cores, fully busy at the CPU per message "
                      f"of 1 instance, would allow {ceiling.get('msg_per_s')} msg/s ({ceiling.get('ratio')}x).")
     columns = [*PARTS, "load_generator", "other", "idle", "steal"]
-    lines += ["", f"CPU seconds during each run (share of the {cpus} cores' time):", "",
+    lines += ["", f"CPU seconds during each run (share of the {cpus} cores' time; rasa: the instances' sum "
+              "= each instance; other: the rest of the machine's busy time):", "",
               "| instances | users | " + " | ".join(columns) + " |",
               "| --- | --- | " + " | ".join("---" for _ in columns) + " |"]
     for r in runs:
         cells = [share(r["cpu_s"].get(c, 0.0), r, cpus) for c in columns]
+        if len(r.get("rasa_cpu_s_per_instance", [])) > 1:
+            cells[0] += " = " + " + ".join(f"{x:.1f}" for x in r["rasa_cpu_s_per_instance"])
         lines.append(f"| {r['instances']} | {r['users']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

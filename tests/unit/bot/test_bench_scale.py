@@ -91,7 +91,7 @@ def a_run(instances: int, users: int, throughput: float, rasa_s: float) -> Dict[
                       "load_generator": 0.2, "other": 0.4, "idle": 6.0, "steal": 0.0}}
 
 
-RUNS = [a_run(1, 20, 30.0, 8.0), a_run(2, 20, 42.0, 14.0), a_run(3, 20, 44.0, 15.0), a_run(1, 50, 31.0, 8.0)]
+RUNS = [a_run(1, 20, 30.0, 8.0), {**a_run(2, 20, 42.0, 14.0), "rasa_cpu_s_per_instance": [7.2, 6.8]}, a_run(3, 20, 44.0, 15.0), a_run(1, 50, 31.0, 8.0)]
 
 
 def test_ratio_of_throughputs_at_the_same_number_of_users() -> None:
@@ -115,6 +115,7 @@ def test_report_names_the_ratio_the_goal_and_the_cpu_of_each_part() -> None:
     assert "2 vs 1 instance **1.4x** (goal ≥ 1.5x: **below the goal**)" in text
     assert "| 2 | 20 | 42.0 | 400.0 | 900.0 | 0 | 38.1 |" in text
     assert "| 1 | 20 | 8.0 (40 %) | 1.0 (5 %) | 0.5 (2 %) | 0.1 (0 %) | 0.2 (1 %) | 0.2 (1 %) |" in text
+    assert "| 2 | 20 | 14.0 (70 %) = 7.2 + 6.8 | 1.0 (5 %) |" in text
 
 
 def test_results_are_added_to_the_bench_files(tmp_path: Path) -> None:
