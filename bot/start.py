@@ -4,6 +4,8 @@ Every way this project starts Rasa goes through here (bot/ops/run.sh, the Makefi
 `$(RASA)`, bot/ops/launcher.py) or calls `prepare()` before loading a model in-process.
 `prepare()` hides the known deprecation warnings of third-party libraries (ours still
 show), checks the Rasa version (bot/rasa_version.py) and applies bot/rasa_fixes.py.
+`rasa run` and `rasa shell` also get GET /metrics and GET /health (bot/observability/), and
+JSON log lines when given common/json_logs.py's logging configuration.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from pathlib import Path
 from typing import Any, List, Optional
 
 import pluggy
+
+from common import json_logs
 
 # Third-party packages whose deprecation warnings at start-up are known and not ours to fix.
 KNOWN_NOISY_PACKAGES = (
@@ -54,13 +59,25 @@ def prepare() -> None:
     rasa_fixes.apply()
 
 
+SERVING_COMMANDS = frozenset({"run", "shell"})
+
+
 class _QuietAgainAfterRasa:
     """Rasa's CLI puts its own warning filters first (one shows every UserWarning once, and
-    pyparsing's deprecations are UserWarnings too), then calls this hook: ours go first again."""
+    pyparsing's deprecations are UserWarnings too), then calls this hook: ours go first again.
+
+    Rasa also installs its coloured log handler after reading `--logging-config-file`: with
+    the JSON configuration (common/json_logs.py), it is replaced by the JSON one again here."""
 
     @pluggy.HookimplMarker("rasa")
     def configure_commandline(self, cmdline_arguments: Any) -> None:
         quiet_known_warnings()
+        if is_json_logging_config(getattr(cmdline_arguments, "logging_config_file", None)):
+            json_logs.apply_json_logging()
+
+
+def is_json_logging_config(path: Optional[str]) -> bool:
+    return bool(path) and Path(str(path)).resolve() == json_logs.CONFIG_FILE
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -69,7 +86,12 @@ def main(argv: Optional[List[str]] = None) -> None:
     from rasa.plugin import plugin_manager
 
     plugin_manager().register(_QuietAgainAfterRasa())
-    sys.argv = ["rasa", *(sys.argv[1:] if argv is None else argv)]
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and arguments[0] in SERVING_COMMANDS:
+        from bot import observability
+
+        observability.install()
+    sys.argv = ["rasa", *arguments]
     rasa_main()
 
 

@@ -2,6 +2,8 @@
 # Start the action server and Rasa in the foreground; Ctrl-C stops both.
 # Usage: bot/ops/run.sh MODEL [run|shell]
 # Rasa starts through bot/start.py: version check, our fixes, known warnings hidden.
+# LOG_FORMAT=json: both write one JSON object per log line (common/json_logs.py).
+# Rasa answers GET /metrics and GET /health; the action server GET /metrics and /health/ready.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 model=$1
@@ -41,8 +43,10 @@ if [ "$mode" = shell ]; then
   exit 0
 fi
 
+read -r -a log_args <<<"$(.venv-actions/bin/python -c \
+  'from common.json_logs import logging_config_args; print(" ".join(logging_config_args()))')"
 .venv-rasa/bin/python -m bot.start run --model "$model" --interface "$RASA_HOST" --port "$RASA_PORT" \
-  --credentials "$credentials" --endpoints "$endpoints" &
+  --credentials "$credentials" --endpoints "$endpoints" ${log_args[@]+"${log_args[@]}"} &
 pids+=($!)
 
 for _ in $(seq 1 120); do
