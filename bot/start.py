@@ -5,7 +5,8 @@ Every way this project starts Rasa goes through here (bot/ops/run.sh, the Makefi
 `prepare()` hides the known deprecation warnings of third-party libraries (ours still
 show), checks the Rasa version (bot/rasa_version.py) and applies bot/rasa_fixes.py.
 `rasa run` and `rasa shell` also get GET /metrics and GET /health (bot/observability/), and
-JSON log lines when given common/json_logs.py's logging configuration.
+JSON log lines with LOG_FORMAT=json (common/json_logs.py's logging configuration, added
+to the arguments unless another `--logging-config-file` is given).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, List, Mapping, Optional
 
 import pluggy
 
@@ -80,6 +81,13 @@ def is_json_logging_config(path: Optional[str]) -> bool:
     return bool(path) and Path(str(path)).resolve() == json_logs.CONFIG_FILE
 
 
+def with_log_format(arguments: List[str], environ: Optional[Mapping[str, str]] = None) -> List[str]:
+    """LOG_FORMAT=json is enough, whoever starts Rasa: an explicit configuration file wins."""
+    if "--logging-config-file" in arguments:
+        return arguments
+    return arguments + json_logs.logging_config_args(environ)
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     prepare()
     from rasa.__main__ import main as rasa_main
@@ -91,6 +99,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         from bot import observability
 
         observability.install()
+        arguments = with_log_format(arguments)
     sys.argv = ["rasa", *arguments]
     rasa_main()
 

@@ -69,3 +69,13 @@ def test_start_recognises_the_json_configuration_only() -> None:
     assert start.is_json_logging_config(str(json_logs.CONFIG_FILE))
     assert not start.is_json_logging_config(None)
     assert not start.is_json_logging_config("/etc/other-logging.yml")
+
+
+def test_log_format_json_adds_the_configuration_unless_one_is_given() -> None:
+    from bot import start
+
+    served = ["run", "--model", "m.tar.gz"]
+    assert start.with_log_format(served, {}) == served
+    assert start.with_log_format(served, {"LOG_FORMAT": "json"}) == [*served, *json_logs.logging_config_args({"LOG_FORMAT": "json"})]
+    own = [*served, "--logging-config-file", "/etc/mine.yml"]
+    assert start.with_log_format(own, {"LOG_FORMAT": "json"}) == own
