@@ -132,3 +132,17 @@ def test_the_multiprocess_folder_is_fresh_and_exported() -> None:
         assert multiprocess.ENV_NAME not in os.environ or os.environ[multiprocess.ENV_NAME] != str(folder)
     finally:
         folder.rmdir()
+
+
+def test_folders_of_dead_servers_are_removed_and_live_ones_kept(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = tmp_path / f"{multiprocess.PREFIX}{finished.stdout.strip()}-abc"
+    live = tmp_path / f"{multiprocess.PREFIX}{os.getpid()}-def"
+    other = tmp_path / "unrelated-folder"
+    for folder in (dead, live, other):
+        folder.mkdir()
+    multiprocess.remove_orphans(tmp_path)
+    assert not dead.exists() and live.exists() and other.exists()
