@@ -112,7 +112,10 @@ def test_report_names_the_ratio_the_goal_and_the_cpu_of_each_part() -> None:
     assert scale["machine_ceiling_from_1_instance"]["20_users"] == {"msg_per_s": 60.1, "ratio": 2.0}
     text = bench_scale.markdown(scale)
     assert text.startswith(bench_scale.MARKER)
-    assert "2 vs 1 instance **1.4x** (goal ≥ 1.5x: **below the goal**)" in text
+    assert "2 vs 1 instance **1.4x** (goal ≥ 1.5x: **below the goal**), 3 vs 1 1.47x" in text
+    assert ("Where the time went with 2 instances: the 2 cores were 70 % busy (rasa 70 %, actions 5 %, "
+            "postgresql 2 %; steal 0 %)") in text
+    assert "50 users: 2 vs 1 instance **—** (goal ≥ 1.5x: not measured), 3 vs 1 —" in text
     assert "| 2 | 20 | 42.0 | 400.0 | 900.0 | 0 | 38.1 |" in text
     assert "| 1 | 20 | 8.0 (40 %) | 1.0 (5 %) | 0.5 (2 %) | 0.1 (0 %) | 0.2 (1 %) | 0.2 (1 %) |" in text
     assert "| 2 | 20 | 14.0 (70 %) = 7.2 + 6.8 | 1.0 (5 %) |" in text
