@@ -547,7 +547,12 @@ def _terminate(signum: int, _frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def main() -> int:
+def main(argv: Optional[List[str]] = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bot.ops.topology", description="make run-production")
+    parser.add_argument("--model", type=Path, help="trained model (default: the one of the current data)")
+    args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     try:
         instances = settings.RASA_INSTANCES.require()
@@ -557,7 +562,7 @@ def main() -> int:
         return 2
     port = int(os.environ.get("RASA_PORT") or 5005)
     print(f"Démarrage de {instances} instances Rasa derrière nginx (127.0.0.1:{port})...", flush=True)
-    topology = Topology.launch(current_model(), instances, port=port, workdir=PRODUCTION_DIR,
+    topology = Topology.launch(args.model or current_model(), instances, port=port, workdir=PRODUCTION_DIR,
                                services_root=PRODUCTION_DIR)
     try:
         topology.wait_ready()
