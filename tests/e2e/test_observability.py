@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, Tuple
 
 import pytest
 
+from bot.ops.launcher import ROOT, Assistant
 from tests.e2e.conftest import RunningAssistant
 
 GIBBERISH = "grmbl plouf zxqw"  # tests/stories/test_conversation.yml: nlu_fallback, action_rephrase
@@ -127,3 +128,21 @@ def test_health_names_the_killed_action_server(observed: RunningAssistant) -> No
         observed.process.restart_actions()
     status, _ = get(f"{observed.base_url}/health")
     assert status == 200
+
+
+def test_health_checks_postgresql_and_redis_in_the_production_profile() -> None:
+    """endpoints.production.yml: the tracker store in PostgreSQL, the lock store in Redis."""
+    from tests.e2e.conftest import model_path
+    from tests.e2e.test_production_profile import PG_PORT, REDIS_PORT, TRACKER_DB, ensure_database
+
+    ensure_database(TRACKER_DB)
+    env = {
+        "TRACKER_DB_HOST": "127.0.0.1", "TRACKER_DB_PORT": str(PG_PORT), "TRACKER_DB_NAME": TRACKER_DB,
+        "TRACKER_DB_USER": "postgres", "TRACKER_DB_PASSWORD": "",
+        "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(REDIS_PORT), "REDIS_DB": "1",
+    }
+    with Assistant.running(model=model_path(), endpoints=ROOT / "endpoints.production.yml", extra_env=env) as assistant:
+        status, body = get(f"{assistant.base_url}/health")
+        assert (status, json.loads(body)) == (
+            200, {"status": "ok", "checks": {"tracker_store": "ok", "lock_store": "ok", "action_server": "ok"}}
+        )
