@@ -535,7 +535,7 @@ def watch(topology: Topology) -> int:
             code = process.poll()
             if code is not None and (name, process.pid) not in reported:
                 reported.add((name, process.pid))
-                print(f"Attention : {name} s'est arrêté (code {code}) ; voir {_shown(topology.workdir)}/.",
+                print(f"Attention : {name} ne tourne plus (code {code}) ; voir {_shown(topology.workdir)}/.",
                       file=sys.stderr, flush=True)
         if topology.nginx.poll() is not None or all(i.process.poll() is not None for i in topology.instances):
             print("Plus rien ne répond : arrêt de la topologie.", file=sys.stderr, flush=True)
