@@ -9,14 +9,14 @@ port where nothing listens.
 
 from __future__ import annotations
 
-import os
-import uuid
 import asyncio
 import contextlib
 import json
 import logging
+import os
 import time
-from typing import Any, AsyncIterator, Dict, Iterator, List, Optional, Tuple
+import uuid
+from typing import Any, AsyncIterator, Dict, Iterator, Optional, Tuple
 
 import aiohttp
 import pytest
@@ -286,3 +286,204 @@ async def test_redis_down_the_chat_still_answers_on_its_own_instance(
         assert await client.next("bot_uttered") == {"text": "Toujours là"}
         assert time.monotonic() - started < 3
         await client.close()
+
+
+# --------------------------------------------------------------------------- Slack
+
+SLACK_TOKEN = "test-bot-token"  # a fake value, deliberately not shaped like a real Slack token
+SLACK_SECRET = "test-signing-secret"
+slack_api = standin_fixture(SLACK_TOKEN)
+
+
+def signature_memory(client: "Redis[bytes]", prefix: str) -> RedisMemory:
+    return RedisMemory(client, prefix + "slack:signatures:", SIGNATURE_MEMORY_SECONDS)
+
+
+async def test_a_replay_is_refused_by_the_other_guard(redis: "Redis[bytes]", prefix: str) -> None:
+    a = SlackRequestGuard(SLACK_SECRET, memory=signature_memory(redis, prefix))
+    b = SlackRequestGuard(SLACK_SECRET, memory=signature_memory(redis, prefix))
+    body = b'{"type":"event_callback"}'
+    headers = signed_headers(SLACK_SECRET, body)
+    assert await a.rejection_reason(headers, body) is None
+    assert "replay" in (await b.rejection_reason(headers, body) or "")
+    assert "replay" in (await a.rejection_reason(headers, body) or "")
+    other = b'{"type":"event_callback","n":2}'
+    assert await b.rejection_reason(signed_headers(SLACK_SECRET, other), other) is None
+    [key] = [k async for k in redis.scan_iter(match=prefix + "slack:signatures:*")][:1]
+    assert 0 < await redis.ttl(key) <= SIGNATURE_MEMORY_SECONDS
+
+
+async def test_a_replay_is_refused_by_the_other_guard_only_when_shared() -> None:
+    """The control: two process memories do not know each other's signatures."""
+    a, b = SlackRequestGuard(SLACK_SECRET), SlackRequestGuard(SLACK_SECRET)
+    body = b"{}"
+    headers = signed_headers(SLACK_SECRET, body)
+    assert await a.rejection_reason(headers, body) is None
+    assert await b.rejection_reason(headers, body) is None
+
+
+class FakeAssistant:
+    def __init__(self) -> None:
+        self.received: "list[str]" = []
+
+    async def __call__(self, message: UserMessage) -> None:
+        self.received.append(message.text or "")
+        await message.output_channel.send_text_message(message.sender_id, "Réponse")
+
+
+class SlackInstance:
+    """Our Slack channel in a real Sanic server, with its memories in `client`'s Redis."""
+
+    def __init__(self, client: "Redis[bytes]", prefix: str, api: SlackStandIn) -> None:
+        Sanic.test_mode = True
+        self.app = Sanic(f"shared_slack_{uuid.uuid4().hex[:8]}")
+        self.channel = UrbactSlackInput(
+            SLACK_TOKEN,
+            SLACK_SECRET,
+            api_base_url=api.base_url,
+            signature_memory=memory_for("signatures", SIGNATURE_MEMORY_SECONDS, client, prefix=prefix),
+            event_memory=memory_for("events", EVENT_MEMORY_SECONDS, client, prefix=prefix),
+        )
+        self.assistant = FakeAssistant()
+        self.app.blueprint(self.channel.blueprint(self.assistant), url_prefix="/webhooks/slack")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/webhooks/slack/webhook"
+        self.server: Any = None
+
+    async def __aenter__(self) -> "SlackInstance":
+        self.server = await self.app.create_server(
+            host="127.0.0.1", port=self.port, return_asyncio_server=True
+        )
+        await self.server.startup()
+        return self
+
+    async def __aexit__(self, *_: Any) -> None:
+        await asyncio.gather(*self.channel._tasks, return_exceptions=True)
+        self.server.close()
+        await self.server.wait_closed()
+
+    async def post(self, body: bytes, headers: Dict[str, str]) -> Tuple[int, str]:
+        async with aiohttp.ClientSession() as session:
+            async with session.post(self.url, data=body, headers=headers) as resp:
+                return resp.status, await resp.text()
+
+
+async def test_two_slack_instances_process_each_message_once(
+    redis: "Redis[bytes]", prefix: str, slack_api: SlackStandIn
+) -> None:
+    slack_api.clear()
+    payload = event_payload("demandes en attente", user="U0ALICE", channel="D0ALICE")
+    body = json.dumps(payload).encode()
+    headers = signed_headers(SLACK_SECRET, body)
+    async with SlackInstance(redis, prefix, slack_api) as a, SlackInstance(redis, prefix, slack_api) as b:
+        assert (await a.post(body, headers))[0] == 200
+        # the exact same request (a replay) to the other instance
+        assert (await b.post(body, headers))[0] == 401
+        # Slack's retry of the same event, re-signed, to the other instance
+        retry = signed_headers(SLACK_SECRET, body, timestamp=int(time.time()) + 1, **{"X-Slack-Retry-Num": "1"})
+        assert await b.post(body, retry) == (200, "duplicate")
+        # the same message delivered again as an app_mention (another event id)
+        mention = dict(payload, event_id="Ev0OTHER", event=dict(payload["event"], type="app_mention"))
+        mention_body = json.dumps(mention).encode()
+        assert await b.post(mention_body, signed_headers(SLACK_SECRET, mention_body)) == (200, "duplicate")
+    assert a.assistant.received == ["demandes en attente"] and b.assistant.received == []
+    keys = [key.decode() async for key in redis.scan_iter(match=prefix + "slack:*")]
+    assert keys and all("U0ALICE" not in key for key in keys)
+
+
+async def test_redis_down_slack_refuses_with_503_and_processes_nothing(
+    down_url: str, prefix: str, slack_api: SlackStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    down = shared_redis.client_for(down_url)
+    payload = event_payload("demandes en attente", user="U0ALICE", channel="D0ALICE")
+    body = json.dumps(payload).encode()
+    with caplog.at_level(logging.ERROR, logger="bot.channels.shared_redis"):
+        async with SlackInstance(down, prefix, slack_api) as a:
+            status, text = await a.post(body, signed_headers(SLACK_SECRET, body))
+            assert status == 503 and "indisponible" in text
+            assert (await a.post(body, signed_headers(SLACK_SECRET, body)))[0] == 503
+    assert a.assistant.received == []
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.channels.shared_redis"]
+    assert len(lines) == 1 and "503" in lines[0]
+    assert "U0ALICE" not in lines[0] and "demandes" not in lines[0]
+    with pytest.raises(SharedMemoryUnavailable):
+        await SlackRequestGuard(SLACK_SECRET, memory=signature_memory(down, prefix)).rejection_reason(
+            signed_headers(SLACK_SECRET, body), body
+        )
+    await down.close()
+
+
+def test_slack_memories_follow_shared_redis_url(
+    monkeypatch: pytest.MonkeyPatch, redis_url: str, isolated_process_state: str
+) -> None:
+    monkeypatch.setenv("SHARED_REDIS_URL", redis_url)
+    channel = UrbactSlackInput(SLACK_TOKEN, SLACK_SECRET)
+    assert isinstance(channel.seen_events, RedisMemory)
+    assert channel.seen_events.prefix == "urbact:slack:events:"
+    monkeypatch.delenv("SHARED_REDIS_URL")
+    assert not isinstance(UrbactSlackInput(SLACK_TOKEN, SLACK_SECRET).seen_events, RedisMemory)
+
+
+# --------------------------------------------------------------------------- rate limits
+
+
+class Clock:
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def shared_guards(
+    client: "Redis[bytes]", prefix: str, clock: Clock, per_conversation: int = 3, per_address: int = 5
+) -> Tuple[MessageGuard, MessageGuard]:
+    settings = LimitSettings(
+        per_conversation_per_minute=per_conversation, per_address_per_minute=per_address
+    )
+    return (
+        MessageGuard(settings, shared=client, prefix=prefix + "ratelimit:", wall_clock=clock),
+        MessageGuard(settings, shared=client, prefix=prefix + "ratelimit:", wall_clock=clock),
+    )
+
+
+async def test_two_instances_share_one_conversation_budget(redis: "Redis[bytes]", prefix: str) -> None:
+    clock = Clock()
+    a, b = shared_guards(redis, prefix, clock)
+    verdicts = [await guard.check("rest", "conv-secret", None) for guard in (a, b, a, b, a)]
+    assert verdicts[:3] == [None, None, None]
+    assert verdicts[3:] == [limits.TOO_MANY_MESSAGES] * 2
+    assert await b.check("rest", "another", None) is None
+    clock.now += 20  # 3 per minute: one more message every 20 s
+    assert await b.check("rest", "conv-secret", None) is None
+    assert await a.check("rest", "conv-secret", None) == limits.TOO_MANY_MESSAGES
+    keys = [key.decode() async for key in redis.scan_iter(match=prefix + "*")]
+    assert keys and all("conv-secret" not in key for key in keys)
+    assert all(0 < ttl <= 61 for ttl in [await redis.ttl(key) for key in keys])
+
+
+async def test_two_instances_share_one_address_budget(redis: "Redis[bytes]", prefix: str) -> None:
+    a, b = shared_guards(redis, prefix, Clock(), per_conversation=100, per_address=4)
+    verdicts = [
+        await guard.check("socketio", f"conv-{n}", "203.0.113.7") for n, guard in enumerate([a, b] * 3)
+    ]
+    assert verdicts == [None] * 4 + [limits.TOO_MANY_MESSAGES] * 2
+    assert await a.check("socketio", "conv-x", "198.51.100.1") is None
+    assert await a.check("socketio", "conv-y", "127.0.0.1") is None  # loopback: not per address
+
+
+async def test_redis_down_the_limits_fall_back_to_this_instance(
+    down_url: str, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    down = shared_redis.client_for(down_url)
+    a, _ = shared_guards(down, prefix, Clock(), per_conversation=3)
+    with caplog.at_level(logging.ERROR, logger="bot.channels.shared_redis"):
+        started = time.monotonic()
+        verdicts = [await a.check("rest", "conv-secret", "203.0.113.7") for _ in range(4)]
+        elapsed = time.monotonic() - started
+    assert verdicts == [None] * 3 + [limits.TOO_MANY_MESSAGES]
+    assert elapsed < 4 * 2 * shared_redis.SOCKET_TIMEOUT_SECONDS + 1
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.channels.shared_redis"]
+    assert len(lines) == 1 and "this instance alone" in lines[0]
+    assert "conv-secret" not in lines[0] and "203.0.113.7" not in lines[0]
+    await down.close()
