@@ -20,6 +20,7 @@ def test_every_placeholder_is_filled_and_each_instance_is_in_both_upstreams(tmp_
     assert "listen 127.0.0.1:18080;" in text
     assert "least_conn;" in text and "hash $remote_addr consistent;" in text
     assert "location = /metrics" in text
+    assert "error_page 502 503 504 =503 @unavailable;" in text  # French JSON, not nginx's HTML
     assert "rate=20r/s" in text and text.count("limit_req zone=per_address burst=60 nodelay;") == 2
     # connection errors only, without non_idempotent: a POST already sent is never replayed
     assert "proxy_next_upstream error timeout;" in text
