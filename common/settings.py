@@ -145,7 +145,7 @@ TRACKER_DB_PORT = Setting("TRACKER_DB_PORT", 0, whole(1, 65535), "production con
 TRACKER_DB_USER = Setting("TRACKER_DB_USER", "", text, "production conversation store: user")
 TRACKER_DB_PASSWORD = Setting("TRACKER_DB_PASSWORD", "", text, "production conversation store: password", secret=True)
 TRACKER_DB_NAME = Setting("TRACKER_DB_NAME", "rasa", text, "production conversation store: database")
-SHARED_REDIS_URL = Setting("SHARED_REDIS_URL", "", text, "Redis shared by several Rasa instances: website chat rooms, Slack replay memory (unset: one process's memory)", secret=True)
+SHARED_REDIS_URL = Setting("SHARED_REDIS_URL", "", text, "Redis shared by several Rasa instances: website chat rooms, Slack replay/duplicate memory, rate limits (unset: one process's memory); requires WEB_SESSION_SECRET", secret=True)
 
 # --- Production topology (make run-production) ----------------------------------------
 RASA_INSTANCES = Setting("RASA_INSTANCES", 2, whole(1, 8), "Rasa instances behind nginx in make run-production")

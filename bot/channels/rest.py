@@ -115,7 +115,7 @@ class FrenchRestInput(InputChannel):
                 return response.json({"error": error.user_message}, status=400)
 
             sender_id = conversation_id(sender)
-            refusal = self.guard.refusal(self.name(), sender_id, limits.client_address(request))
+            refusal = await self.guard.check(self.name(), sender_id, limits.client_address(request))
             if refusal is not None:
                 return response.json({"error": refusal}, status=429, headers={"Retry-After": "60"})
             collector = CollectingOutputChannel()
