@@ -285,6 +285,13 @@ def machine_ceiling(run: Mapping[str, Any], cpus: int) -> float:
     return round(cpus * 1000 / per_message, 1) if per_message else float("nan")
 
 
+def one_core_ceiling(run: Mapping[str, Any]) -> float:
+    """Messages/s one Rasa instance could serve with a core of its own, at the Rasa CPU per
+    message of `run` (a Rasa process serves from one Python thread: one core at most)."""
+    rasa_ms = 1000 * run["cpu_s"].get("rasa", 0.0) / run["messages"] if run["messages"] else 0.0
+    return round(1000 / rasa_ms, 1) if rasa_ms else float("nan")
+
+
 def summarise(runs: List[Dict[str, Any]], cpus: int) -> Dict[str, Any]:
     users = sorted({r["users"] for r in runs})
     ratios = {f"{u}_users": {"2_vs_1": ratio(runs, u, 2, 1), "3_vs_1": ratio(runs, u, 3, 1)} for u in users}
@@ -292,10 +299,12 @@ def summarise(runs: List[Dict[str, Any]], cpus: int) -> Dict[str, Any]:
     for u in users:
         one = find_run(runs, 1, u)
         if one:
-            ceiling = machine_ceiling(one, cpus)
+            ceiling, alone = machine_ceiling(one, cpus), one_core_ceiling(one)
             ceilings[f"{u}_users"] = {"msg_per_s": ceiling,
                                       "ratio": round(ceiling / one["throughput_msg_per_s"], 2)
-                                      if one["throughput_msg_per_s"] else None}
+                                      if one["throughput_msg_per_s"] else None,
+                                      "one_instance_one_core_msg_per_s": alone,
+                                      "projected_2_vs_1": round(ceiling / alone, 2) if alone else None}
     return {"cpus": cpus, "goal_ratio_2_vs_1": GOAL_RATIO, "runs": runs, "ratios": ratios,
             "machine_ceiling_from_1_instance": ceilings}
 
@@ -338,7 +347,10 @@ def markdown(scale: Mapping[str, Any]) -> str:
         ceiling = scale["machine_ceiling_from_1_instance"].get(key, {})
         lines.append(f"- {key.replace('_', ' ')}: 2 vs 1 instance **{times(two)}** (goal ≥ {GOAL_RATIO}x: {verdict}), "
                      f"3 vs 1 {times(values['3_vs_1'])}; the {cpus} cores, fully busy at the CPU per message "
-                     f"of 1 instance, would allow {ceiling.get('msg_per_s', '—')} msg/s ({times(ceiling.get('ratio'))}).")
+                     f"of 1 instance, would allow {ceiling.get('msg_per_s', '—')} msg/s ({times(ceiling.get('ratio'))}); "
+                     f"1 instance with a core of its own {ceiling.get('one_instance_one_core_msg_per_s', '—')} msg/s, "
+                     f"so on a machine of its own 2 instances could reach at most "
+                     f"{times(ceiling.get('projected_2_vs_1'))}.")
         two_run = find_run(runs, 2, int(key.split("_")[0]))
         if two is not None and two < GOAL_RATIO and two_run:
             lines.append(f"  Where the time went with 2 instances: {where_time_goes(two_run, cpus)}.")

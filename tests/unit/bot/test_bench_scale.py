@@ -104,15 +104,18 @@ def test_cpu_per_message_and_the_machine_ceiling() -> None:
     one = RUNS[0]  # 300 messages, 10 s of CPU in the serving parts and the load generator
     assert bench_scale.cpu_ms_per_message(one) == 33.3
     assert bench_scale.machine_ceiling(one, 2) == 60.1  # 2 cores / 33.3 ms
+    assert bench_scale.one_core_ceiling(one) == 37.5  # 1 core / (8 s of Rasa / 300 messages)
 
 
 def test_report_names_the_ratio_the_goal_and_the_cpu_of_each_part() -> None:
     scale = bench_scale.summarise(list(RUNS), 2)
     assert scale["ratios"]["20_users"] == {"2_vs_1": 1.4, "3_vs_1": 1.47}
-    assert scale["machine_ceiling_from_1_instance"]["20_users"] == {"msg_per_s": 60.1, "ratio": 2.0}
+    assert scale["machine_ceiling_from_1_instance"]["20_users"] == {
+        "msg_per_s": 60.1, "ratio": 2.0, "one_instance_one_core_msg_per_s": 37.5, "projected_2_vs_1": 1.6}
     text = bench_scale.markdown(scale)
     assert text.startswith(bench_scale.MARKER)
     assert "2 vs 1 instance **1.4x** (goal ≥ 1.5x: **below the goal**), 3 vs 1 1.47x" in text
+    assert "1 instance with a core of its own 37.5 msg/s, so on a machine of its own 2 instances could reach at most 1.6x" in text
     assert ("Where the time went with 2 instances: the 2 cores were 70 % busy (rasa 70 %, actions 5 %, "
             "postgresql 2 %; steal 0 %)") in text
     assert "50 users: 2 vs 1 instance **—** (goal ≥ 1.5x: not measured), 3 vs 1 —" in text
