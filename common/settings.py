@@ -135,6 +135,7 @@ MAX_REQUEST_BYTES = Setting("MAX_REQUEST_BYTES", 256 * 1024, whole(1024), "large
 METADATA_MAX_CHARS = Setting("METADATA_MAX_CHARS", 4000, whole(2), "largest message metadata, in characters of JSON")
 METADATA_MAX_DEPTH = Setting("METADATA_MAX_DEPTH", 8, whole(1), "deepest nesting of message metadata")
 RATE_LIMIT_PER_CONVERSATION = Setting("RATE_LIMIT_PER_CONVERSATION", 20, whole(0), "messages per conversation per minute (0: no limit)")
+NGINX_RATE_PER_ADDRESS = Setting("NGINX_RATE_PER_ADDRESS", 20, whole(0, 100000), "requests per second per client address accepted by nginx in make run-production (0: no limit)")
 RATE_LIMIT_PER_ADDRESS = Setting("RATE_LIMIT_PER_ADDRESS", 60, whole(0), "messages per client address per minute (0: no limit)")
 WEB_ALLOWED_ORIGINS = Setting("WEB_ALLOWED_ORIGINS", "", text, "web pages allowed to open the chat widget (comma-separated origins)")
 WEB_SESSION_SECRET = Setting("WEB_SESSION_SECRET", "", text, "key signing the website's chat sessions (32 characters or more)", secret=True)

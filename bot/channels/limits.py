@@ -232,14 +232,6 @@ class MessageGuard:
             return self._refused(channel, "from one address", self.limits.per_address_per_minute)
         return None
 
-    def refusal(self, channel: str, conversation: str, address: Optional[str]) -> Optional[str]:
-        """`check` counting in this process's memory only (for callers that cannot await)."""
-        if not self.conversations.allow(f"{channel}|{conversation}"):
-            return self._refused(channel, "in one conversation", self.limits.per_conversation_per_minute)
-        if address and not is_loopback(address) and not self.addresses.allow(address):
-            return self._refused(channel, "from one address", self.limits.per_address_per_minute)
-        return None
-
     async def _allow(
         self, local: RateLimiter, shared: Optional[RedisRateLimiter], key: str
     ) -> bool:

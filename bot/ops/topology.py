@@ -57,12 +57,7 @@ KB_DB = "urbact_kb"
 LOCK_REDIS_DB = 1
 SHARED_REDIS_DB = 2
 _PLACEHOLDER = re.compile(r"\{\{ (\w+) \}\}")
-# Requests per second per client address at nginx (0: no limit). Until the lead declares it
-# in common/settings.py, the same Setting is made here.
-NGINX_RATE = getattr(settings, "NGINX_RATE_PER_ADDRESS", None) or settings.Setting(
-    "NGINX_RATE_PER_ADDRESS", 20, settings.whole(0, 100000),
-    "requests per second per client address accepted by nginx in make run-production (0: no limit)",
-)
+NGINX_RATE = settings.NGINX_RATE_PER_ADDRESS
 
 
 def render_nginx(folder: Path, port: int, upstream_ports: List[int], rate_per_second: int) -> str:

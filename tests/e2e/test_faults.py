@@ -8,8 +8,8 @@
 
 What must hold each time: nothing stored twice, nothing lost, and the visitor told the
 truth (a French apology when the message was not handled, never an answer made from an
-empty conversation). PostgreSQL and Redis are the test's own (tests/support/
-throwaway_services.py), so stopping them leaves the machine's shared servers alone; the
+empty conversation). PostgreSQL and Redis are the test's own (bot/ops/
+services.py), so stopping them leaves the machine's shared servers alone; the
 hand-off database is a copy of var/urbact.db of the test's own.
 """
 
@@ -30,8 +30,8 @@ import requests
 
 from bot.channels.apology import APOLOGY
 from bot.ops.launcher import ROOT, Assistant, free_port
+from bot.ops.services import ThrowawayPostgres, ThrowawayRedis
 from tests.e2e.conftest import START_TIMEOUT_SECONDS, model_path
-from tests.support.throwaway_services import ThrowawayPostgres, ThrowawayRedis
 from tests.support.waiting import wait_until
 
 TRACKER_DB = "urbact_tracker"
