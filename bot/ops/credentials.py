@@ -11,22 +11,24 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Mapping, Optional
 
 import yaml
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Z0-9_]+)\}")
 
 
-def missing_variables(config: Any) -> list[str]:
+def missing_variables(config: Any, environ: Optional[Mapping[str, str]] = None) -> list[str]:
+    env = os.environ if environ is None else environ
     text = yaml.safe_dump(config) if config is not None else ""
-    return sorted({name for name in _PLACEHOLDER.findall(text) if not os.environ.get(name)})
+    return sorted({name for name in _PLACEHOLDER.findall(text) if not env.get(name)})
 
 
-def usable_channels(channels: Dict[str, Any]) -> Dict[str, Any]:
+def usable_channels(channels: Dict[str, Any], environ: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
+    """The channels whose variables are all set in `environ` (default: this process's)."""
     usable: Dict[str, Any] = {}
     for name, config in channels.items():
-        missing = missing_variables(config)
+        missing = missing_variables(config, environ)
         if missing:
             print(
                 f"Canal {name} non démarré : variable(s) {', '.join(missing)} absente(s).",

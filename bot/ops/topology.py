@@ -432,7 +432,7 @@ def _spawn_instances(model: Path, count: int, env: Dict[str, str], workdir: Path
     once it exists (two creating it at once may fail on PostgreSQL's catalogue)."""
     credentials = workdir / "credentials.yml"
     channels = yaml.safe_load((ROOT / "credentials.yml").read_text(encoding="utf-8")) or {}
-    credentials.write_text(yaml.safe_dump(usable_channels(channels), allow_unicode=True), encoding="utf-8")
+    credentials.write_text(yaml.safe_dump(usable_channels(channels, env), allow_unicode=True), encoding="utf-8")
     instances: List[Instance] = []
     for index in range(count):
         port = free_port()

@@ -75,18 +75,15 @@ def standin() -> Iterator[SlackStandIn]:
 def topology(
     standin: SlackStandIn, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[Topology]:
-    """Two instances with Slack enabled. The Slack variables are also put in this process's
-    environment while launching: the topology keeps a channel of credentials.yml only when
-    the variables it names are set there (bot/ops/credentials.usable_channels)."""
+    """Two instances with Slack enabled: the Slack variables go in the launch's environment
+    only (the topology keeps a channel of credentials.yml when the variables it names are set
+    there, bot/ops/credentials.usable_channels)."""
     _drop_databases()
     env = {**ENV, **SLACK_ENV, "SLACK_API_BASE_URL": standin.base_url}
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in SLACK_ENV.items():
-            patch.setenv(name, value)
-        launched = Topology.launch(
-            model_path(), 2, extra_env=env, workdir=Path(tmp_path_factory.mktemp("topology")),
-            postgres_port=PG_PORT, redis_port=REDIS_PORT_USED, tracker_db=TRACKER_DB, kb_db=KB_DB,
-        )
+    launched = Topology.launch(
+        model_path(), 2, extra_env=env, workdir=Path(tmp_path_factory.mktemp("topology")),
+        postgres_port=PG_PORT, redis_port=REDIS_PORT_USED, tracker_db=TRACKER_DB, kb_db=KB_DB,
+    )
     failed_before = request.session.testsfailed
     try:
         launched.wait_ready(timeout=300)
