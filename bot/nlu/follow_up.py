@@ -1,0 +1,97 @@
+"""NLU component: a short follow-up question leans towards the topic of the previous message.
+
+People ask follow-ups the way they talk: "c'est à nous de le payer ?" after a question about
+the experts, "et on les voit quand, les résultats ?" after a worry about time. Alone, such a
+sentence says little, and the classifier reads it as another topic, as out of scope or as a
+"no". Here, with the conversation at hand (Rasa passes the tracker to a component whose
+`process` asks for it), a short message whose previous user intent was a real topic gets
+that topic when the classifier hesitates: the previous intent becomes the answer when its
+confidence plus `boost` reaches the best one, or when the best one is a generic intent
+(greeting, yes/no, out of scope...) below `generic_max`, in a message of at least
+`min_words_over_generic` words (a plain "oui" or "non merci" stays what it is).
+
+Runs after the IntentRescue and before the FallbackClassifier. Without a tracker (the
+/model/parse endpoint, `rasa test nlu`) it does nothing. What happened is recorded in the
+parse data under `follow_up`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from common.text import fold
+
+# Intents that are not a topic to follow, and that a follow-up question rarely is.
+GENERIC = frozenset({
+    "greet", "goodbye", "affirm", "deny", "thank", "thanks", "out_of_scope", "help", "bot_challenge",
+    "nlu_fallback", "feedback", "answer_not_helpful", "quiz_start", "quiz_stop", "quiz_answer_info",
+    "quiz_answer_intox",
+})
+_WORDS = re.compile(r"\w+")
+
+
+def previous_intent(tracker: Optional[DialogueStateTracker]) -> Optional[str]:
+    """The intent of the person's previous message, when it was a real topic."""
+    if tracker is None or tracker.latest_message is None:
+        return None
+    name = (tracker.latest_message.intent or {}).get("name")
+    return name if isinstance(name, str) and name not in GENERIC else None
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class FollowUpContext(GraphComponent, IntentClassifier):
+    """See the module docstring."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"max_words": 12, "boost": 0.25, "min_confidence": 0.02, "confidence": 0.6,
+                "generic_max": 0.85, "min_words_over_generic": 4}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.config = {**self.get_default_config(), **config}
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "FollowUpContext":
+        return cls(config)
+
+    def decide(self, ranking: List[Dict[str, Any]], previous: str, words: int) -> bool:
+        """Whether `previous` should replace the best intent of `ranking` (a message of `words`)."""
+        if not ranking or ranking[0].get("name") == previous or words > int(self.config["max_words"]):
+            return False
+        best = float(ranking[0].get("confidence") or 0.0)
+        mine = next((float(r.get("confidence") or 0.0) for r in ranking if r.get("name") == previous), None)
+        if mine is None or mine < float(self.config["min_confidence"]):
+            return False
+        if ranking[0].get("name") in GENERIC:
+            return best < float(self.config["generic_max"]) and words >= int(self.config["min_words_over_generic"])
+        return mine + float(self.config["boost"]) >= best
+
+    def process(self, messages: List[Message], tracker: Optional[DialogueStateTracker] = None) -> List[Message]:
+        previous = previous_intent(tracker)
+        if previous is None:
+            return messages
+        for message in messages:
+            ranking = list(message.get(INTENT_RANKING_KEY) or [])
+            words = len(_WORDS.findall(fold(message.get(TEXT) or "")))
+            if not self.decide(ranking, previous, words):
+                continue
+            replaced = ranking[0]["name"]
+            best = max(float(self.config["confidence"]), float(ranking[0].get("confidence") or 0.0))
+            chosen = {"name": previous, "confidence": min(1.0, best)}
+            others = [dict(r, confidence=min(float(r.get("confidence") or 0.0), best / 2))
+                      for r in ranking if r.get("name") != previous]
+            message.set(INTENT, chosen, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [chosen, *others], add_to_output=True)
+            message.set("follow_up", {"previous": previous, "replaced": replaced}, add_to_output=True)
+        return messages

@@ -1,0 +1,71 @@
+"""A short follow-up leans towards the previous topic only when the classifier hesitates."""
+
+from __future__ import annotations
+
+from typing import List, Optional, Tuple
+
+from rasa.shared.core.events import UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.follow_up import FollowUpContext
+
+
+def tracker_after(intent: Optional[str]) -> DialogueStateTracker:
+    tracker = DialogueStateTracker("test", slots=[])
+    if intent is not None:
+        tracker.update(UserUttered("message d'avant", {"name": intent, "confidence": 0.9}))
+    return tracker
+
+
+def message(text: str, ranking: List[Tuple[str, float]]) -> Message:
+    ranks = [{"name": name, "confidence": confidence} for name, confidence in ranking]
+    return Message({TEXT: text, INTENT: ranks[0], INTENT_RANKING_KEY: ranks})
+
+
+def understood(text: str, ranking: List[Tuple[str, float]], previous: Optional[str]) -> str:
+    processed = FollowUpContext({}).process([message(text, ranking)], tracker_after(previous))[0]
+    return str(processed.get(INTENT)["name"])
+
+
+def test_hesitant_follow_up_takes_the_previous_topic() -> None:
+    ranking = [("ask_implementation_funding", 0.5), ("benefit_expertise", 0.3), ("myth_time", 0.1)]
+    assert understood("c'est a nous de le payer ?", ranking, "benefit_expertise") == "benefit_expertise"
+
+
+def test_follow_up_read_as_out_of_scope_takes_the_previous_topic() -> None:
+    ranking = [("out_of_scope", 0.7), ("myth_time", 0.05)]
+    assert understood("et les resultats on les voit quand ?", ranking, "myth_time") == "myth_time"
+
+
+def test_confident_other_topic_is_kept() -> None:
+    ranking = [("ask_open_calls", 0.9), ("benefit_expertise", 0.05)]
+    assert understood("il y a un appel ouvert ?", ranking, "benefit_expertise") == "ask_open_calls"
+
+
+def test_a_plain_yes_stays_a_yes() -> None:
+    ranking = [("affirm", 0.6), ("myth_time", 0.2)]
+    assert understood("oui merci", ranking, "myth_time") == "affirm"
+
+
+def test_long_message_is_a_new_question() -> None:
+    text = "on a un projet de tiers-lieu depuis deux ans et on se demande si un reseau pourrait nous aider"
+    ranking = [("search_networks", 0.4), ("myth_time", 0.3)]
+    assert understood(text, ranking, "myth_time") == "search_networks"
+
+
+def test_nothing_changes_without_a_topic_before() -> None:
+    ranking = [("out_of_scope", 0.7), ("myth_time", 0.1)]
+    assert understood("et les resultats on les voit quand ?", ranking, None) == "out_of_scope"
+    assert understood("et les resultats on les voit quand ?", ranking, "greet") == "out_of_scope"
+    processed = FollowUpContext({}).process([message("et alors ?", ranking)], None)[0]
+    assert processed.get(INTENT)["name"] == "out_of_scope"
+
+
+def test_the_change_is_recorded_and_decisive() -> None:
+    ranking = [("out_of_scope", 0.7), ("myth_time", 0.05)]
+    processed = FollowUpContext({}).process([message("et on les voit quand ?", ranking)], tracker_after("myth_time"))[0]
+    assert processed.get("follow_up") == {"previous": "myth_time", "replaced": "out_of_scope"}
+    ranks = processed.get(INTENT_RANKING_KEY)
+    assert ranks[0]["confidence"] >= 0.6 and all(r["confidence"] <= ranks[0]["confidence"] / 2 for r in ranks[1:])
