@@ -548,7 +548,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.ops.topology", description="make run-production")
     parser.add_argument("--model", type=Path, help="trained model (default: the one of the current data)")
     args = parser.parse_args(argv)
+    # Ctrl-C and SIGTERM stop everything; SIGINT too when started in the background, where the
+    # shell leaves it ignored.
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)
     try:
         instances = settings.RASA_INSTANCES.require()
         settings.ACTIONS_WORKERS.require()
