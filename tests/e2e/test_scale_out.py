@@ -15,7 +15,6 @@ d. everything stopped and launched again on the same databases: the conversation
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import time
 import uuid
@@ -26,46 +25,24 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import psycopg2
 import pytest
 import requests
-import socketio
 
-from bot.ops.services import POSTGRES_PORT, REDIS_PORT
 from bot.ops.topology import Instance, Topology
-from tests.e2e.conftest import model_path
+from tests.support.chat_client import ChatClient
+from tests.support.scale_out import PG_PORT, drop_databases, launch_topology
 
-PG_PORT = int(os.environ.get("TEST_POSTGRES_PORT") or POSTGRES_PORT)
-REDIS_PORT_USED = int(os.environ.get("TEST_REDIS_PORT") or REDIS_PORT)
 TRACKER_DB = "urbact_scale_tracker_e2e"
 KB_DB = "urbact_scale_kb_e2e"
 QUESTION = "Peut-on rejoindre un réseau de transfert sans expérience européenne ?"
 LOAD_SECONDS = 15.0
 LOAD_USERS = 10
-ENV = {
-    "HANDOFF_DELIVERY_LOOP": "off",  # no Slack here: requests stay in the database
-    "NGINX_RATE_PER_ADDRESS": "1000",  # every test user comes from 127.0.0.1
-    "RATE_LIMIT_PER_CONVERSATION": "0",
-}
 
 
 def _drop_databases() -> None:
-    connection = psycopg2.connect(host="127.0.0.1", port=PG_PORT, user="postgres", dbname="postgres")
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        for name in (TRACKER_DB, KB_DB):
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    connection.close()
+    drop_databases(TRACKER_DB, KB_DB)
 
 
 def _launch(workdir: Path) -> Topology:
-    topology = Topology.launch(
-        model_path(), 2, extra_env=ENV, workdir=workdir, postgres_port=PG_PORT, redis_port=REDIS_PORT_USED,
-        tracker_db=TRACKER_DB, kb_db=KB_DB,
-    )
-    try:
-        topology.wait_ready(timeout=300)
-    except (RuntimeError, TimeoutError) as error:
-        topology.stop()
-        pytest.fail(f"La topologie n'a pas démarré : {error}", pytrace=False)
-    return topology
+    return launch_topology(workdir, {}, TRACKER_DB, KB_DB)  # no Slack here: hand-offs stay in the database
 
 
 @pytest.fixture(scope="module")
@@ -153,56 +130,22 @@ def test_rest_conversation_alternating_between_instances_keeps_its_context(topol
 # --------------------------------------------------------------------------- b. website
 
 
-class WebClient:
-    """A python-socketio client through nginx, recording what the server emits."""
+def web_client() -> ChatClient:
+    """A visitor's socket through nginx, over websocket as the widget speaks. The timeout is
+    aiohttp's own value: python-engineio 4.15 builds an aiohttp.ClientWSTimeout (aiohttp >=
+    3.10) and lets these options replace it (see websocket_client_shim)."""
+    return ChatClient(transport="websocket", wait_seconds=40, websocket_extra_options={"timeout": 10.0})
 
-    def __init__(self) -> None:
-        # aiohttp's own timeout value: python-engineio 4.15 builds an aiohttp.ClientWSTimeout
-        # (aiohttp >= 3.10) and lets these options replace it (see websocket_client_shim).
-        self.client = socketio.AsyncClient(reconnection=False, websocket_extra_options={"timeout": 10.0})
-        self.events: "asyncio.Queue[Tuple[str, Any]]" = asyncio.Queue()
-        for name in ("session_token", "session_confirm", "bot_uttered"):
-            self.client.on(name, self._recorder(name))
 
-    def _recorder(self, name: str) -> Any:
-        async def record(data: Any) -> None:
-            await self.events.put((name, data))
-
-        return record
-
-    async def connect(self, url: str) -> None:
-        await self.client.connect(url, socketio_path="/socket.io", transports=["websocket"], wait_timeout=10)
-
-    async def next(self, name: str, timeout: float = 40) -> Any:
-        while True:
-            event, data = await asyncio.wait_for(self.events.get(), timeout)
-            if event == name:
-                return data
-
-    async def session(self, data: Optional[Dict[str, str]] = None) -> Tuple[str, str]:
-        await self.client.emit("session_request", data or {})
-        token = await self.next("session_token")
-        confirmed = await self.next("session_confirm")
-        assert confirmed == token["session_id"]
-        return confirmed, token["token"]
-
-    async def ask(self, text: str) -> str:
-        await self.client.emit("user_uttered", {"message": text})
-        replies = [await self.next("bot_uttered")]
-        with_more = True
-        while with_more:
-            try:
-                replies.append(await self.next("bot_uttered", 1.5))
-            except asyncio.TimeoutError:
-                with_more = False
-        return "\n".join(str(reply.get("text", "")) for reply in replies)
+def text_of(replies: List[Dict[str, Any]]) -> str:
+    return "\n".join(str(reply.get("text", "")) for reply in replies)
 
 
 @pytest.fixture
 def websocket_client_shim(monkeypatch: pytest.MonkeyPatch) -> None:
     """python-engineio's websocket client names aiohttp.ClientWSTimeout, which the aiohttp
     Rasa pins (3.9) lacks; the name is only built and then replaced by our float timeout
-    (WebClient), so a stand-in lets the client speak websocket, as the widget does."""
+    (web_client), so a stand-in lets the client speak websocket, as the widget does."""
     import aiohttp
 
     if not hasattr(aiohttp, "ClientWSTimeout"):
@@ -227,21 +170,21 @@ def socket_holder(topology: Topology) -> Instance:
 @pytest.mark.usefixtures("websocket_client_shim")
 def test_website_conversation_survives_the_death_of_its_instance(topology: Topology) -> None:
     async def scenario() -> Tuple[str, Instance, str]:
-        client = WebClient()
+        client = web_client()
         await client.connect(topology.url)
         session_id, token = await client.session()
-        asked = await client.ask("je voudrais être contacté")
+        asked = text_of(await client.ask("je voudrais être contacté"))
         assert "votre nom" in asked, asked
         holder = socket_holder(topology)
         holder.kill()  # kill -9 of the instance holding the socket
-        await client.client.disconnect()
+        await client.sio.disconnect()
 
-        again = WebClient()
+        again = web_client()
         await again.connect(topology.url)  # nginx: the hashed instance is down, the other serves
         resumed, _ = await again.session({"session_id": session_id, "token": token})
         assert resumed == session_id, "the signed token did not resume the session"
-        reply = await again.ask("Nadia Relance")
-        await again.client.disconnect()
+        reply = text_of(await again.ask("Nadia Relance"))
+        await again.sio.disconnect()
         return session_id, holder, reply
 
     try:

@@ -6,11 +6,9 @@ Needs a trained model (`make model`) and Debian's chromium + chromium-driver.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List
 
 import pytest
 import socketio
@@ -19,6 +17,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.support.chat_client import ChatClient
 
 QUESTION = "est-ce que notre équipe doit être bilingue ?"
 REPLY_TIMEOUT = 40
@@ -36,67 +36,8 @@ def about_english(text: str) -> bool:
 # --------------------------------------------------------------------------- socket.io protocol
 
 
-class ProtocolClient:
-    """A python-socketio client that records what the server emits."""
-
-    def __init__(self) -> None:
-        self.client = socketio.AsyncClient(reconnection=False)
-        self.events: "asyncio.Queue[Tuple[str, Any]]" = asyncio.Queue()
-        for name in ("session_token", "session_confirm", "bot_uttered"):
-            self.client.on(name, self._recorder(name))
-
-    def _recorder(self, name: str) -> Any:
-        async def record(data: Any) -> None:
-            await self.events.put((name, data))
-
-        return record
-
-    async def connect(self, base_url: str, origin: Optional[str] = None) -> None:
-        headers = {"Origin": origin} if origin else {}
-        # polling: the aiohttp pinned by Rasa lacks what python-engineio's websocket client needs
-        await self.client.connect(
-            base_url, socketio_path="/socket.io", transports=["polling"], headers=headers, wait_timeout=10
-        )
-
-    async def next(self, name: str, timeout: float = 10) -> Any:
-        while True:
-            event, data = await asyncio.wait_for(self.events.get(), timeout)
-            if event == name:
-                return data
-
-    async def session(self, data: Dict[str, Any]) -> Tuple[str, str]:
-        await self.client.emit("session_request", data)
-        token = await self.next("session_token")
-        confirmed = await self.next("session_confirm")
-        assert isinstance(confirmed, str), "session_confirm carries the session id, as in Rasa"
-        assert confirmed == token["session_id"]
-        return confirmed, token["token"]
-
-    async def ask(self, text: str) -> List[Dict[str, Any]]:
-        await self.client.emit("user_uttered", {"message": text})
-        replies = [await self.next("bot_uttered", REPLY_TIMEOUT)]
-        while True:  # a turn may have several messages
-            try:
-                replies.append(await self.next("bot_uttered", 1.5))
-            except asyncio.TimeoutError:
-                return replies
-
-    async def close(self) -> None:
-        # A polite disconnect() waits for the pending long-poll (up to 25 s): send the
-        # close packet, then stop waiting.
-        eio = self.client.eio
-        loops = [task for task in (eio.read_loop_task, eio.write_loop_task) if task is not None]
-        await eio.disconnect(abort=True)
-        for task in loops:
-            if not task.done():
-                task.cancel()
-        for task in loops:
-            with contextlib.suppress(BaseException):
-                await task
-
-
 async def test_protocol_session_then_question_and_answer(assistant: RunningAssistant) -> None:
-    client = ProtocolClient()
+    client = ChatClient()
     await client.connect(assistant.base_url)
     try:
         session_id, token = await client.session({"session_id": None})
@@ -110,14 +51,14 @@ async def test_protocol_session_then_question_and_answer(assistant: RunningAssis
 
 
 async def test_protocol_resume_with_the_token_and_not_without(assistant: RunningAssistant) -> None:
-    first = ProtocolClient()
+    first = ChatClient()
     await first.connect(assistant.base_url)
     session_id, token = await first.session({})
     await first.close()
 
-    resumed = ProtocolClient()
+    resumed = ChatClient()
     await resumed.connect(assistant.base_url)
-    forged = ProtocolClient()
+    forged = ChatClient()
     await forged.connect(assistant.base_url)
     try:
         again, _ = await resumed.session({"session_id": session_id, "token": token})
@@ -135,11 +76,11 @@ async def test_protocol_resume_with_the_token_and_not_without(assistant: Running
 
 
 async def test_protocol_refuses_an_origin_outside_the_allow_list(assistant: RunningAssistant) -> None:
-    intruder = ProtocolClient()
+    intruder = ChatClient()
     with pytest.raises(socketio.exceptions.ConnectionError):
         await intruder.connect(assistant.base_url, origin="https://evil.example")
 
-    listed = ProtocolClient()
+    listed = ChatClient()
     await listed.connect(assistant.base_url, origin="http://127.0.0.1:5005")
     try:
         session_id, _ = await listed.session({})

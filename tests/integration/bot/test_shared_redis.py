@@ -10,20 +10,18 @@ port where nothing listens.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
 import time
 import uuid
-from typing import Any, AsyncIterator, Dict, Iterator, Optional, Tuple
+from typing import Any, AsyncIterator, Dict, Iterator, Tuple, TypeVar
 
 import aiohttp
 import pytest
-import socketio
 from rasa.core.channels.channel import UserMessage
 from redis.asyncio import Redis
-from sanic import Sanic
+from sanic import Blueprint
 
 from bot.channels import limits, shared_redis
 from bot.channels.limits import LimitSettings, MessageGuard
@@ -38,6 +36,8 @@ from bot.channels.slack_guard import (
 )
 from bot.channels.socketio import WebsiteSocketIOInput
 from common.settings import SettingError
+from tests.support.chat_client import ChatClient
+from tests.support.sanic_server import served
 from tests.support.slack_standin import SlackStandIn, event_payload, free_port, signed_headers, standin_fixture
 
 REDIS_PORT = int(os.environ.get("TEST_REDIS_PORT", "6379"))
@@ -93,75 +93,50 @@ async def _no_answer(_: UserMessage) -> None:
     return None
 
 
-class ChatClient:
-    """A python-socketio client speaking the widget's protocol; events arrive in a queue."""
-
-    def __init__(self) -> None:
-        self.sio = socketio.AsyncClient(reconnection=False)
-        self.events: "asyncio.Queue[Tuple[str, Any]]" = asyncio.Queue()
-        for name in ("session_confirm", "session_token", "bot_uttered"):
-            self.sio.on(name, self._recorder(name))
-
-    def _recorder(self, name: str) -> Any:
-        async def record(data: Any = None) -> None:
-            await self.events.put((name, data))
-        return record
-
-    async def connect(self, url: str) -> None:
-        await self.sio.connect(url, socketio_path="/socket.io", transports=["polling"], wait_timeout=10)
-
-    async def close(self) -> None:
-        # A polite disconnect() waits for the pending long-poll (up to 25 s): send the
-        # close packet, then stop waiting (as tests/e2e/test_website.py does).
-        eio = self.sio.eio
-        loops = [task for task in (eio.read_loop_task, eio.write_loop_task) if task is not None]
-        await eio.disconnect(abort=True)
-        for task in loops:
-            if not task.done():
-                task.cancel()
-        for task in loops:
-            with contextlib.suppress(BaseException):
-                await task
-
-    async def next(self, name: str, timeout: float = 5.0) -> Any:
-        while True:
-            event, data = await asyncio.wait_for(self.events.get(), timeout)
-            if event == name:
-                return data
-
-    async def start_session(self, data: Optional[Dict[str, str]] = None) -> Tuple[str, str]:
-        await self.sio.emit("session_request", data or {})
-        token = await self.next("session_token")
-        assert await self.next("session_confirm") == token["session_id"]
-        return token["session_id"], token["token"]
+def chat_client() -> ChatClient:
+    """A widget's socket over polling; the servers are local: events come within 5 s."""
+    return ChatClient(wait_seconds=5.0)
 
 
-class ChatInstance:
-    """Our website channel in a real Sanic server on a free port, like one Rasa instance."""
+Served = TypeVar("Served", bound="ServedChannel")
 
-    def __init__(self) -> None:
-        Sanic.test_mode = True
-        self.app = Sanic(f"shared_chat_{uuid.uuid4().hex[:8]}")
-        self.channel = WebsiteSocketIOInput(web_path=None)
-        self.app.blueprint(self.channel.blueprint(_no_answer), url_prefix="/webhooks/socketio")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server: Any = None
 
-    async def __aenter__(self) -> "ChatInstance":
-        self.server = await self.app.create_server(
-            host="127.0.0.1", port=self.port, return_asyncio_server=True
-        )
-        await self.server.startup()
+class ServedChannel:
+    """One channel's blueprint in a real Sanic server on a free port, like one Rasa instance
+    (tests/support/sanic_server.py); `before_close` lets the channel finish its work first."""
+
+    def __init__(self, blueprint: Blueprint, url_prefix: str) -> None:
+        self._serving = served(blueprint, url_prefix)
+        self.base_url = ""
+
+    async def __aenter__(self: Served) -> Served:
+        self.base_url = await self._serving.__aenter__()
         return self
 
-    async def __aexit__(self, *_: Any) -> None:
+    async def before_close(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.before_close()
+        await self._serving.__aexit__(*exc)
+
+
+class ChatInstance(ServedChannel):
+    """Our website channel, served."""
+
+    def __init__(self) -> None:
+        self.channel = WebsiteSocketIOInput(web_path=None)
+        super().__init__(self.channel.blueprint(_no_answer), "/webhooks/socketio")
+
+    @property
+    def url(self) -> str:
+        return self.base_url
+
+    async def before_close(self) -> None:
         manager = self.channel.sio.manager if self.channel.sio is not None else None
         listener = getattr(manager, "thread", None)
         if listener is not None and hasattr(listener, "cancel"):
             listener.cancel()
-        self.server.close()
-        await self.server.wait_closed()
 
     async def say(self, session_id: str, text: str) -> None:
         """What Rasa does with a reply: the channel's output, to the session's room."""
@@ -193,10 +168,10 @@ def shared_env(
 async def test_a_reply_sent_by_one_instance_reaches_the_socket_on_the_other(
     shared_env: str, redis: "Redis[bytes]"
 ) -> None:
-    first, second = ChatClient(), ChatClient()
+    first, second = chat_client(), chat_client()
     async with ChatInstance() as a, ChatInstance() as b:
         await first.connect(a.url)
-        session_id, token = await first.start_session()
+        session_id, token = await first.session()
         await wait_subscribed(redis, shared_env, 1)
 
         await b.say(session_id, "Bonjour depuis l'instance B")
@@ -204,7 +179,7 @@ async def test_a_reply_sent_by_one_instance_reaches_the_socket_on_the_other(
 
         # the same visitor in a second tab, sent by nginx to B: B verifies A's token
         await second.connect(b.url)
-        resumed_id, _ = await second.start_session({"session_id": session_id, "token": token})
+        resumed_id, _ = await second.session({"session_id": session_id, "token": token})
         assert resumed_id == session_id
         await wait_subscribed(redis, shared_env, 2)
         await a.say(session_id, "Pour les deux onglets")
@@ -215,12 +190,12 @@ async def test_a_reply_sent_by_one_instance_reaches_the_socket_on_the_other(
 
 
 async def test_the_second_tab_resumes_the_session_another_instance_issued(shared_env: str) -> None:
-    client, other = ChatClient(), ChatClient()
+    client, other = chat_client(), chat_client()
     async with ChatInstance() as a, ChatInstance() as b:
         await client.connect(a.url)
-        session_id, token = await client.start_session()
+        session_id, token = await client.session()
         await other.connect(b.url)
-        resumed_id, fresh_token = await other.start_session({"session_id": session_id, "token": token})
+        resumed_id, fresh_token = await other.session({"session_id": session_id, "token": token})
         assert resumed_id == session_id and fresh_token
         await client.close()
         await other.close()
@@ -232,10 +207,10 @@ async def test_without_shared_redis_the_other_instance_cannot_reach_the_socket(
     """The control: one process's memory, as before issue 13 (and the test can fail)."""
     monkeypatch.delenv("SHARED_REDIS_URL", raising=False)
     monkeypatch.delenv("WEB_SESSION_SECRET", raising=False)
-    client = ChatClient()
+    client = chat_client()
     async with ChatInstance() as a, ChatInstance() as b:
         await client.connect(a.url)
-        session_id, token = await client.start_session()
+        session_id, token = await client.session()
         await b.say(session_id, "Perdu")
         with pytest.raises(asyncio.TimeoutError):
             await client.next("bot_uttered", timeout=1.0)
@@ -277,10 +252,10 @@ async def test_redis_down_the_chat_still_answers_on_its_own_instance(
 ) -> None:
     monkeypatch.setenv("SHARED_REDIS_URL", down_url)
     monkeypatch.setenv("WEB_SESSION_SECRET", SESSION_SECRET)
-    client = ChatClient()
+    client = chat_client()
     async with ChatInstance() as a:
         await client.connect(a.url)
-        session_id, _ = await client.start_session()
+        session_id, _ = await client.session()
         started = time.monotonic()
         await a.say(session_id, "Toujours là")
         assert await client.next("bot_uttered") == {"text": "Toujours là"}
@@ -331,12 +306,10 @@ class FakeAssistant:
         await message.output_channel.send_text_message(message.sender_id, "Réponse")
 
 
-class SlackInstance:
-    """Our Slack channel in a real Sanic server, with its memories in `client`'s Redis."""
+class SlackInstance(ServedChannel):
+    """Our Slack channel, served, with its memories in `client`'s Redis."""
 
     def __init__(self, client: "Redis[bytes]", prefix: str, api: SlackStandIn) -> None:
-        Sanic.test_mode = True
-        self.app = Sanic(f"shared_slack_{uuid.uuid4().hex[:8]}")
         self.channel = UrbactSlackInput(
             SLACK_TOKEN,
             SLACK_SECRET,
@@ -345,22 +318,14 @@ class SlackInstance:
             event_memory=memory_for("events", EVENT_MEMORY_SECONDS, client, prefix=prefix),
         )
         self.assistant = FakeAssistant()
-        self.app.blueprint(self.channel.blueprint(self.assistant), url_prefix="/webhooks/slack")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/webhooks/slack/webhook"
-        self.server: Any = None
+        super().__init__(self.channel.blueprint(self.assistant), "/webhooks/slack")
 
-    async def __aenter__(self) -> "SlackInstance":
-        self.server = await self.app.create_server(
-            host="127.0.0.1", port=self.port, return_asyncio_server=True
-        )
-        await self.server.startup()
-        return self
+    @property
+    def url(self) -> str:
+        return f"{self.base_url}/webhooks/slack/webhook"
 
-    async def __aexit__(self, *_: Any) -> None:
+    async def before_close(self) -> None:
         await asyncio.gather(*self.channel._tasks, return_exceptions=True)
-        self.server.close()
-        await self.server.wait_closed()
 
     async def post(self, body: bytes, headers: Dict[str, str]) -> Tuple[int, str]:
         async with aiohttp.ClientSession() as session:
