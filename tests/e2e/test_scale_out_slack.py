@@ -18,24 +18,19 @@ remembers only what it saw).
 from __future__ import annotations
 
 import json
-import os
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Tuple
+from typing import Any, Dict, Iterator, List, Tuple
 
-import psycopg2
 import pytest
 import requests
 
-from bot.ops.services import POSTGRES_PORT, REDIS_PORT
 from bot.ops.topology import Instance, Topology
-from tests.e2e.conftest import model_path
+from tests.support.scale_out import drop_databases, launch_topology
 from tests.support.slack_standin import PostedMessage, SlackStandIn, event_payload, signed_headers
+from tests.support.slack_threads import SETTLE_SECONDS, Selection, in_thread, settled, unique_channel
 
-PG_PORT = int(os.environ.get("TEST_POSTGRES_PORT") or POSTGRES_PORT)
-REDIS_PORT_USED = int(os.environ.get("TEST_REDIS_PORT") or REDIS_PORT)
 TRACKER_DB = "urbact_scale_slack_tracker_e2e"
 KB_DB = "urbact_scale_slack_kb_e2e"
 TOKEN = "xoxb-e2e-scale-token"
@@ -43,26 +38,20 @@ SECRET = "e2e-scale-signing-secret"
 STAFF_CHANNEL = "C0URBACTSTAFF"
 WEBHOOK_PATH = "/webhooks/slack/webhook"
 APOLOGY_START = "Désolé, je rencontre un problème technique"
-SETTLE_SECONDS = 2.0
 SLACK_ENV = {
     "SLACK_TOKEN": TOKEN,
     "SLACK_SIGNING_SECRET": SECRET,
     "SLACK_STAFF_CHANNEL": STAFF_CHANNEL,
 }
-ENV = {
-    "HANDOFF_DELIVERY_LOOP": "off",  # no hand-off here: the stand-in records only answers
-    "NGINX_RATE_PER_ADDRESS": "1000",  # every test request comes from 127.0.0.1
-    "RATE_LIMIT_PER_CONVERSATION": "0",
-}
 
 
 def _drop_databases() -> None:
-    connection = psycopg2.connect(host="127.0.0.1", port=PG_PORT, user="postgres", dbname="postgres")
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        for name in (TRACKER_DB, KB_DB):
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    connection.close()
+    drop_databases(TRACKER_DB, KB_DB)
+
+
+def settled_behind_nginx(standin: SlackStandIn, select: Selection) -> List[PostedMessage]:
+    """settled, with the time two instances behind nginx may take to answer first."""
+    return settled(standin, select, timeout=90)
 
 
 @pytest.fixture(scope="module")
@@ -79,18 +68,9 @@ def topology(
     only (the topology keeps a channel of credentials.yml when the variables it names are set
     there, bot/ops/credentials.usable_channels)."""
     _drop_databases()
-    env = {**ENV, **SLACK_ENV, "SLACK_API_BASE_URL": standin.base_url}
-    launched = Topology.launch(
-        model_path(), 2, extra_env=env, workdir=Path(tmp_path_factory.mktemp("topology")),
-        postgres_port=PG_PORT, redis_port=REDIS_PORT_USED, tracker_db=TRACKER_DB, kb_db=KB_DB,
-    )
+    env = {**SLACK_ENV, "SLACK_API_BASE_URL": standin.base_url}  # no hand-off here: the stand-in records only answers
+    launched = launch_topology(Path(tmp_path_factory.mktemp("topology")), env, TRACKER_DB, KB_DB)
     failed_before = request.session.testsfailed
-    try:
-        launched.wait_ready(timeout=300)
-    except (RuntimeError, TimeoutError) as error:
-        launched.stop()
-        _drop_databases()
-        pytest.fail(f"La topologie n'a pas démarré : {error}", pytrace=False)
     try:
         yield launched
     finally:
@@ -119,26 +99,6 @@ def webhook(base_url: str) -> str:
     return f"{base_url}{WEBHOOK_PATH}"
 
 
-def unique_channel() -> str:
-    return "D" + uuid.uuid4().hex[:10].upper()
-
-
-def in_thread(channel: str, thread_ts: str) -> Callable[[List[PostedMessage]], List[PostedMessage]]:
-    return lambda messages: [m for m in messages if m.channel == channel and m.thread_ts == thread_ts]
-
-
-def settled(standin: SlackStandIn, select: Callable[[List[PostedMessage]], List[PostedMessage]]) -> List[PostedMessage]:
-    """The selected messages once at least one arrived and none came for SETTLE_SECONDS."""
-    standin.wait_for(lambda m: len(select(m)) > 0, timeout=90)
-    count, quiet_since = -1, time.monotonic()
-    while time.monotonic() - quiet_since < SETTLE_SECONDS:
-        current = len(select(standin.messages))
-        if current != count:
-            count, quiet_since = current, time.monotonic()
-        time.sleep(0.2)
-    return select(standin.messages)
-
-
 def log_of(instance: Instance) -> str:
     return instance.log.read_text(errors="replace")
 
@@ -152,7 +112,7 @@ def test_message_through_nginx_is_answered_in_its_thread(topology: Topology, sla
     body, headers = signed(payload, int(time.time()))
     answer = post(webhook(topology.url), body, headers)
     assert answer.status_code == 200, f"{answer.status_code}: {answer.text[:300]}"
-    replies = settled(slack, in_thread(channel, payload["event"]["ts"]))
+    replies = settled_behind_nginx(slack, in_thread(channel, payload["event"]["ts"]))
     assert replies, "no reply in the thread"
     assert all(reply.token == TOKEN for reply in replies)
     assert not any(reply.text.startswith(APOLOGY_START) for reply in replies), replies[0].text
@@ -169,7 +129,7 @@ def test_retry_on_the_other_instance_is_answered_once(topology: Topology, slack:
     thread = in_thread(channel, payload["event"]["ts"])
     body, headers = signed(payload, int(time.time()))
     assert post(webhook(first.base_url), body, headers).status_code == 200
-    answered = settled(slack, thread)
+    answered = settled_behind_nginx(slack, thread)
 
     # Slack re-sends the same event (same event_id), signed again with a later timestamp.
     body, headers = signed(payload, int(time.time()) + 1, X_Slack_Retry_Num="1", X_Slack_Retry_Reason="http_timeout")
@@ -190,13 +150,13 @@ def test_same_event_to_both_instances_at_once_is_answered_once(topology: Topolog
         answers = list(pool.map(lambda d: post(webhook(d[0].base_url), d[1], d[2]), deliveries))
     assert [a.status_code for a in answers] == [200, 200], [(a.status_code, a.text[:200]) for a in answers]
     assert sorted(a.text for a in answers) == ["", "duplicate"], [a.text for a in answers]
-    replies = settled(slack, thread)
+    replies = settled_behind_nginx(slack, thread)
     # one turn: as many replies as the same greeting gets when sent once
     reference_channel = unique_channel()
     reference = event_payload("Bonjour", user="U0E2ECLARA", channel=reference_channel)
     body, headers = signed(reference, int(time.time()))
     assert post(webhook(topology.url), body, headers).status_code == 200
-    once = settled(slack, in_thread(reference_channel, reference["event"]["ts"]))
+    once = settled_behind_nginx(slack, in_thread(reference_channel, reference["event"]["ts"]))
     assert len(replies) == len(once), ([m.text for m in replies], [m.text for m in once])
 
 
@@ -209,7 +169,7 @@ def test_replayed_request_on_the_other_instance_is_refused(topology: Topology, s
     payload = event_payload("Bonjour", user="U0E2EDAVID", channel=channel)
     body, headers = signed(payload, int(time.time()))
     assert post(webhook(first.base_url), body, headers).status_code == 200
-    answered = settled(slack, lambda m: [x for x in m if x.channel == channel])
+    answered = settled_behind_nginx(slack, lambda m: [x for x in m if x.channel == channel])
 
     refusals_before = log_of(second).count("signature already seen")
     replayed = post(webhook(second.base_url), body, headers)  # the same bytes, a second later

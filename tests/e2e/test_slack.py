@@ -29,6 +29,7 @@ from tests.support.slack_standin import (
     event_payload,
     signed_headers,
 )
+from tests.support.slack_threads import SETTLE_SECONDS, in_thread, settled, unique_channel
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "xoxb-e2e-token"
@@ -37,7 +38,6 @@ STAFF_CHANNEL = "C0URBACTSTAFF"
 STAFF_USER = "U0E2ESTAFF"  # the only allow-listed staff member (SLACK_STAFF_USER_IDS)
 SLACK_CHANNEL = "bot.channels.slack.UrbactSlackInput"
 APOLOGY_START = "Désolé, je rencontre un problème technique"
-SETTLE_SECONDS = 2.0
 
 
 @pytest.fixture(scope="session")
@@ -104,26 +104,6 @@ def post(url: str, payload: Dict[str, Any], **headers: str) -> requests.Response
     body = json.dumps(payload).encode()
     timestamp = int(headers.pop("timestamp", time.time()))  # type: ignore[arg-type]
     return requests.post(url, data=body, headers=signed_headers(SECRET, body, timestamp=timestamp, **headers), timeout=10)
-
-
-def unique_channel() -> str:
-    return "D" + uuid.uuid4().hex[:10].upper()
-
-
-def in_thread(channel: str, thread_ts: str) -> Callable[[List[PostedMessage]], List[PostedMessage]]:
-    return lambda messages: [m for m in messages if m.channel == channel and m.thread_ts == thread_ts]
-
-
-def settled(standin: SlackStandIn, select: Callable[[List[PostedMessage]], List[PostedMessage]]) -> List[PostedMessage]:
-    """The selected messages once at least one arrived and none came for SETTLE_SECONDS."""
-    standin.wait_for(lambda m: len(select(m)) > 0, timeout=60)
-    count, quiet_since = -1, time.monotonic()
-    while time.monotonic() - quiet_since < SETTLE_SECONDS:
-        current = len(select(standin.messages))
-        if current != count:
-            count, quiet_since = current, time.monotonic()
-        time.sleep(0.2)
-    return select(standin.messages)
 
 
 def say(webhook: str, standin: SlackStandIn, channel: str, text: str, user: str = STAFF_USER) -> List[PostedMessage]:
