@@ -9,6 +9,7 @@ the database does not answer, `handoff_outbox_read_ok` is 0 and the backlog is l
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
 from typing import Any, Callable, Iterable, Optional
@@ -66,18 +67,12 @@ def _measured(stock: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-_instrumented = False
-
-
+@functools.cache
 def instrument_executor() -> None:
-    """Wrap rasa-sdk's ActionExecutor.run (once per process)."""
-    global _instrumented
-    if _instrumented:
-        return
+    """Wrap rasa-sdk's ActionExecutor.run (once per process: functools.cache)."""
     from rasa_sdk.executor import ActionExecutor
 
     ActionExecutor.run = _measured(ActionExecutor.run)
-    _instrumented = True
 
 
 async def count_backlog() -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import time
 from typing import Any, Callable, Optional, Set
 
@@ -111,14 +112,9 @@ def _counted_errors(stock: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-_installed = False
-
-
+@functools.cache
 def instrument_rasa() -> None:
-    """Wrap the three methods (once per process)."""
-    global _installed
-    if _installed:
-        return
+    """Wrap the three methods (once per process: functools.cache)."""
     from rasa.core.actions.action import RemoteAction
     from rasa.core.agent import Agent
     from rasa.core.processor import MessageProcessor
@@ -126,4 +122,3 @@ def instrument_rasa() -> None:
     Agent.handle_message = _timed_turn(Agent.handle_message)
     MessageProcessor._run_action = _noted_action(MessageProcessor._run_action)
     RemoteAction.run = _counted_errors(RemoteAction.run)
-    _installed = True

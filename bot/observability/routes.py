@@ -9,6 +9,7 @@ Neither route needs Rasa's API token: they show no conversation and no secret. n
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
@@ -42,16 +43,11 @@ def _with_routes(stock: Callable[..., Sanic]) -> Callable[..., Sanic]:
     return configure_app
 
 
-_installed = False
-
-
+@functools.cache
 def install() -> None:
-    """Count the metrics and add the routes to the app `rasa run` builds (once per process)."""
-    global _installed
-    if _installed:
-        return
+    """Count the metrics and add the routes to the app `rasa run` builds (once per process:
+    functools.cache)."""
     import rasa.core.run
 
     metrics.instrument_rasa()
     rasa.core.run.configure_app = _with_routes(rasa.core.run.configure_app)
-    _installed = True
