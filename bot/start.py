@@ -89,12 +89,17 @@ def with_log_format(arguments: List[str], environ: Optional[Mapping[str, str]] =
 
 
 def main(argv: Optional[List[str]] = None) -> None:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and arguments[0] in SERVING_COMMANDS and json_logs.json_logs_wanted():
+        # TensorFlow's C++ side writes its INFO and WARNING lines ("TF-TRT Warning: Could not
+        # find TensorRT") to stderr as plain text, outside Python's logging: with JSON logs
+        # they are hidden (set before TensorFlow is imported), so every line stays JSON.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     prepare()
     from rasa.__main__ import main as rasa_main
     from rasa.plugin import plugin_manager
 
     plugin_manager().register(_QuietAgainAfterRasa())
-    arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments and arguments[0] in SERVING_COMMANDS:
         from bot import observability
 
