@@ -93,8 +93,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     if arguments and arguments[0] in SERVING_COMMANDS and json_logs.json_logs_wanted():
         # TensorFlow's C++ side writes its INFO and WARNING lines ("TF-TRT Warning: Could not
         # find TensorRT") to stderr as plain text, outside Python's logging: with JSON logs
-        # they are hidden (set before TensorFlow is imported), so every line stays JSON.
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        # they are hidden (set before TensorFlow is imported), so every line stays JSON. A
+        # lower level inherited from the caller (Rasa in-process sets one) does not win.
+        if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") not in {"2", "3"}:
+            os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
     prepare()
     from rasa.__main__ import main as rasa_main
     from rasa.plugin import plugin_manager
