@@ -33,7 +33,7 @@ from tests.support.slack_threads import SETTLE_SECONDS, Selection, in_thread, se
 
 TRACKER_DB = "urbact_scale_slack_tracker_e2e"
 KB_DB = "urbact_scale_slack_kb_e2e"
-TOKEN = "xoxb-e2e-scale-token"
+TOKEN = "test-e2e-scale-token"  # a fake value, not shaped like a real Slack token
 SECRET = "e2e-scale-signing-secret"
 STAFF_CHANNEL = "C0URBACTSTAFF"
 WEBHOOK_PATH = "/webhooks/slack/webhook"
