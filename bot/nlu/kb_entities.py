@@ -45,13 +45,36 @@ def ordinary_words(messages: Iterable[Message]) -> Set[str]:
     return words
 
 
-def merge_entities(existing: List[Dict[Text, Any]], found: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
-    """``found`` plus the entities of ``existing`` that do not overlap one of the same kinds."""
+def guessed_network(entity: Dict[Text, Any], text: str) -> bool:
+    """A learned "network" that is one lower-case word the knowledge base does not know.
+
+    The entity extractor sometimes takes a verb or a common word for a network's name
+    ("qui pilotait ce réseau ?", "quel genre de villes ?"); answering that « pilotait » is
+    not in the base helps nobody, while without it the action uses the network of the
+    conversation or asks which one.
+    """
+    if entity.get("entity") != "network" or "start" not in entity:
+        return False
+    span = text[entity["start"] : entity["end"]]
+    return len(words_of(span)) == 1 and span == span.lower() and not any(c.isdigit() for c in span)
+
+
+def merge_entities(
+    existing: List[Dict[Text, Any]], found: List[Dict[Text, Any]], text: str = ""
+) -> List[Dict[Text, Any]]:
+    """``found`` plus the entities of ``existing`` that do not overlap one of the same kinds.
+
+    A learned network name that is a single lower-case word and not a knowledge-base name is
+    dropped (see ``guessed_network``).
+    """
 
     def overlaps(entity: Dict[Text, Any]) -> bool:
         return any(entity.get("start", -1) < f["end"] and f["start"] < entity.get("end", -1) for f in found)
 
-    kept = [e for e in existing if not (e.get("entity") in KB_ENTITIES and overlaps(e))]
+    kept = [
+        e for e in existing
+        if not (e.get("entity") in KB_ENTITIES and overlaps(e)) and not guessed_network(e, text)
+    ]
     return sorted(kept + found, key=lambda e: e.get("start", 0))
 
 
@@ -90,7 +113,9 @@ class KnowledgeBaseEntityExtractor(JsonStateComponent, EntityExtractorMixin):
                 }
                 for f in index.find(text)
             ]
+            existing = message.get(ENTITIES) or []
             if found:
                 found = self.add_extractor_name(found)
-                message.set(ENTITIES, merge_entities(message.get(ENTITIES) or [], found), add_to_output=True)
+            if found or any(guessed_network(e, text) for e in existing):
+                message.set(ENTITIES, merge_entities(existing, found, text), add_to_output=True)
         return messages

@@ -4,11 +4,13 @@ Pure Python (no Rasa): the NLU component bot/nlu/kb_entities.py wraps it.
 
 People type place and network names as they come: "saint jean de luz", "Lons-le-Saunier
 (39)", "tek revolution", "des villes polonaises". A name matches when its folded words
-(lower case, no accents, hyphens and apostrophes as spaces, elisions dropped) appear in the
-message's folded words, exactly or, for names of five letters or more, within a small edit
+(lower case, no accents, hyphens and apostrophes as spaces, elisions dropped even when typed
+without their apostrophe, "st"/"ste" read as "saint"/"sainte") appear in the message's folded
+words, exactly or, for names of five letters or more, within a small edit
 distance (rapidfuzz). Words that the assistant's training sentences use as ordinary words
 ("roman", "serres"...) only match a one-word name exactly and written with a capital, and
-are never the target of a fuzzy match.
+are never the target of a fuzzy match; nor is the word after "saint" ("st nazaire" is not
+Nazaré).
 
 The names come from the file the importer writes (var/kb_names.json, `KB_NAMES_FILE`); it is
 re-read when it changes, so a city added to data/kb/ is recognised once imported.
@@ -40,6 +42,12 @@ RELOAD_CHECK_SECONDS = 5.0
 
 _WORD = re.compile(r"[^\W_]+")
 _ELIDED = frozenset({"l", "d", "j", "qu", "n", "s", "c", "m", "t", "jusqu", "lorsqu", "puisqu"})
+# Elided articles typed without their apostrophe ("morne a l eau", "villeneuve d ascq").
+_LONE_ELIDED = frozenset({"l", "d", "qu"})
+# Abbreviations people type in place names ("st etienne", "ste foy").
+_ABBREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints"}
+# A word after these is the tail of a compound name ("saint nazaire"), never a name on its own.
+_NAME_HEADS = frozenset({"saint", "sainte", "saints"})
 
 
 def default_names_path() -> Path:
@@ -67,9 +75,10 @@ def words_of(text: str) -> List[Word]:
     for match in _WORD.finditer(flat):
         start, end = origin[match.start()], origin[match.end() - 1] + 1
         after = flat[match.end() : match.end() + 1]
-        if match.group() in _ELIDED and after == "'":
+        if (match.group() in _ELIDED and after == "'") or match.group() in _LONE_ELIDED:
             continue
-        result.append(Word(match.group(), start, end, text[start : start + 1].isupper()))
+        word = _ABBREVIATIONS.get(match.group(), match.group())
+        result.append(Word(word, start, end, text[start : start + 1].isupper()))
     return result
 
 
@@ -155,6 +164,8 @@ class NameIndex:
                 if any(taken[i : i + size]) or any(w.text in self.common_words for w in span):
                     continue
                 if any(w.text.isdigit() for w in span):
+                    continue
+                if i > 0 and words[i - 1].text in _NAME_HEADS:
                     continue
                 query = " ".join(w.text for w in span)
                 if len(query.replace(" ", "")) < FUZZY_MIN_LENGTH:

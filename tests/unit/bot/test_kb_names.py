@@ -93,3 +93,17 @@ def test_missing_or_broken_file_keeps_working(tmp_path: Path, monkeypatch, caplo
     os.utime(path, (time.time() + 10, time.time() + 10))
     assert names.index().find("saint quentin")  # previous names kept
     assert "unreadable" in caplog.text
+
+
+def test_elisions_typed_without_apostrophe_and_saint_abbreviated(index: NameIndex) -> None:
+    assert found(index, "et l hospitalet de llobregat ?") == [
+        ("city", "L'Hospitalet de Llobregat", "hospitalet de llobregat")]
+    assert found(index, "st quentin (02) a fait quoi") == [("city", "Saint-Quentin", "st quentin")]
+    assert found(index, "ST-QUENTIN ?") == [("city", "Saint-Quentin", "ST-QUENTIN")]
+
+
+def test_no_fuzzy_match_on_the_tail_of_a_saint_name() -> None:
+    index = NameIndex({"city": [{"value": "Nazaré", "names": ["Nazaré"]}]}, frozenset())
+    assert found(index, "la ville de nazare au portugal") == [("city", "Nazaré", "nazare")]
+    assert found(index, "et st nazaire (44) ?") == []
+    assert found(index, "et saint nazaire ?") == []

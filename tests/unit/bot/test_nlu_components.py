@@ -57,6 +57,28 @@ def test_entity_extractor_round_trip(storage: LocalModelStorage, tmp_path: Path,
     assert [(e["entity"], e["value"]) for e in message.get(ENTITIES)] == [("city", "Agen")]
 
 
+def test_a_learned_network_that_is_a_lower_case_word_is_dropped(storage: LocalModelStorage, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    names = tmp_path / "kb_names.json"
+    names.write_text(json.dumps({"version": 1, "entities": {"network": [{"value": "REFILL", "names": ["REFILL"]}]}}))
+    monkeypatch.setenv("KB_NAMES_FILE", str(names))
+    extractor = KnowledgeBaseEntityExtractor.create({}, storage, Resource("kb"), context())
+    extractor.train(training_data())
+
+    def learned(text: str, span: str) -> Message:
+        start = text.index(span)
+        entity = {"entity": "network", "start": start, "end": start + len(span), "value": span,
+                  "extractor": "CRFEntityExtractor"}
+        return Message({TEXT: text, ENTITIES: [entity]})
+
+    guessed, unknown, known = (learned("qui pilotait ce reseau ?", "pilotait"),
+                               learned("et le réseau Zorglub ?", "Zorglub"),
+                               learned("le reseau refil", "refil"))
+    extractor.process([guessed, unknown, known])
+    assert guessed.get(ENTITIES) == []
+    assert [e["value"] for e in unknown.get(ENTITIES)] == ["Zorglub"]  # a name: "not in my base" is useful
+    assert [(e["value"], e["extractor"]) for e in known.get(ENTITIES)] == [("REFILL", "KnowledgeBaseEntityExtractor")]
+
+
 def test_intent_rescue_round_trip(storage: LocalModelStorage) -> None:
     resource = Resource("rescue")
     config = {"domain_file": None}
