@@ -1,7 +1,7 @@
 """The one Rasa version our patches of Rasa's internals were written and tested for.
 
-`bot/rasa_fixes.py`, `bot/fail_closed.py` and the quick-loading NLU components
-(`bot/nlu/diet.py`, `bot/nlu/spacy_nlp.py`) replace or subclass private parts of Rasa.
+`bot/rasa_fixes.py`, `bot/fail_closed.py` and the quick-loading spaCy component
+(`bot/nlu/spacy_nlp.py`) replace or subclass private parts of Rasa.
 On another version they could silently do the wrong thing, so they refuse to run.
 """
 
