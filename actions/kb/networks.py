@@ -33,7 +33,7 @@ from actions.kb.formatting import (
     type_label,
 )
 from actions.kb.models import City, Network
-from actions.kb.normalize import Resolution, parse_offset, residual_name
+from actions.kb.normalize import Resolution, looks_like_name, parse_offset, residual_name
 from actions.kb.repository import NetworkQuery
 from actions.kb.vocab import NETWORK_TYPES, PAGE_SIZE
 from common.text import fold
@@ -128,9 +128,12 @@ def read_entity(ctx: Context, entity: str) -> Optional[tuple[str, Resolution]]:
             best = (entity, res)
     if best is None and entity in ("city", "network") and ctx.intent in NAMED_TARGET_INTENTS:
         # The NLU tagged nothing: a name it does not know may still be there.
-        residual = residual_name((ctx.tracker.latest_message or {}).get("text"))
+        text = (ctx.tracker.latest_message or {}).get("text")
+        residual = residual_name(text)
         if residual:
-            return entity, ctx.norm.resolve(entity, residual)
+            res = ctx.norm.resolve(entity, residual)
+            if res.found or looks_like_name(residual, text):
+                return entity, res
     return best
 
 
@@ -583,6 +586,22 @@ async def network_from_context(ctx: Context, intent: str) -> tuple[Optional[str]
     return None, None, True
 
 
+def named_only(ctx: Context, entity: str, instead_of: str) -> Optional[str]:
+    """The known ``entity`` (slug) of a message that names one and no ``instead_of``.
+
+    The intent may mistake a network for a town or the reverse; a name of the knowledge
+    base is surer than the intent, so the action answers about what was named.
+    """
+    if ctx.has_entity(instead_of) or not ctx.has_entity(entity):
+        return None
+    if ordinal_in((ctx.tracker.latest_message or {}).get("text")) is not None:
+        return None
+    found = read_entity(ctx, entity)
+    if found is None or found[0] != entity or not found[1].found or found[1].value is None:
+        return None
+    return str(found[1].value)
+
+
 async def resolve_network_or_ask(ctx: Context, intent: str) -> tuple[Optional[str], Optional[str]]:
     if not ctx.has_entity("network") and ordinal_in((ctx.tracker.latest_message or {}).get("text")) is not None:
         slug, exclude, _asked = await network_from_context(ctx, intent)
@@ -627,6 +646,9 @@ class ActionNetworkDetails(DatabaseAction):
         return "action_network_details"
 
     async def answer(self, ctx: Context) -> Events:
+        city = named_only(ctx, "city", "network")
+        if city is not None:  # "et mouans sartoux, c'etait quoi ?": the entity decides
+            return await show_city(ctx, city)
         slug, _ = await resolve_network_or_ask(ctx, "ask_network_details")
         return await show_details(ctx, slug) if slug else [SlotSet("network", None)]
 
@@ -695,6 +717,9 @@ class ActionCityNetworks(DatabaseAction):
         return "action_city_networks"
 
     async def answer(self, ctx: Context) -> Events:
+        network = named_only(ctx, "network", "city")
+        if network is not None:  # "agri urban c'etait quoi ?": the entity decides
+            return await show_details(ctx, network)
         country = read_entity(ctx, "country") if not ctx.has_entity("city") else None
         if country and country[1].found:  # "quelles villes polonaises ?"
             return await show_search(ctx, {"country": country[1].value})

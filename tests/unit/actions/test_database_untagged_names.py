@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from actions.kb.networks import ActionCityNetworks, ActionNetworkDetails
-from actions.kb.normalize import residual_name
+from actions.kb.networks import ActionCityNetworks, ActionNetworkDetails, ActionNetworkLead
+from actions.kb.normalize import looks_like_name, residual_name
 
 
 @pytest.mark.parametrize(
@@ -56,3 +56,50 @@ async def test_untagged_unknown_network(repositories, ask):  # type: ignore[no-u
         slots={"network": "BoostInno"}, text="Parlez-moi du réseau SuperVilles",
     )
     assert "« SuperVilles » ne figure pas" in result.text
+
+
+@pytest.mark.parametrize(
+    "residual, text, expected",
+    [
+        ("Triffouillis-les-Oies", "dans quels reseaux est Triffouillis-les-Oies ?", True),
+        ("triffouillis-les-oies", "et triffouillis-les-oies ?", True),
+        ("pontarlier", "et pontarlier (25) ?", True),
+        ("SuperVilles", "Parlez-moi du réseau SuperVilles", True),
+        ("pilotait", "qui pilotait ce reseau ?", False),
+        ("continue apres", "et ils ont continue apres ?", False),
+    ],
+)
+def test_looks_like_name(residual: str, text: str, expected: bool) -> None:
+    assert looks_like_name(residual, text) is expected
+
+
+async def test_a_lower_case_follow_up_uses_the_conversation_s_network(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(
+        ActionNetworkLead(repositories), "ask_network_lead",
+        slots={"network": "BoostInno"}, text="qui pilotait ce reseau ?",
+    )
+    assert "pilotait" not in result.text
+    assert "BoostInno" in result.text
+
+
+async def test_a_lower_case_follow_up_without_context_asks_which_network(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionNetworkLead(repositories), "ask_network_lead", text="c'est quelle ville qui a lance ca ?")
+    assert "lance" not in result.text
+    assert "De quel réseau parlez-vous ?" in result.text
+
+
+async def test_a_network_named_under_the_city_intent_gets_its_details(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(
+        ActionCityNetworks(repositories), "ask_city_networks",
+        entities=[{"entity": "network", "value": "BoostInno"}], text="boostinno c'etait quoi ?",
+    )
+    assert "ne figure pas" not in result.text
+    assert "BoostInno" in result.text
+
+
+async def test_a_city_named_under_the_network_intent_gets_its_networks(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(
+        ActionNetworkDetails(repositories), "ask_network_details",
+        entities=[{"entity": "city", "value": "Mouans-Sartoux"}], text="et mouans sartoux c'etait quoi ?",
+    )
+    assert "Eat4Climate" in result.text
