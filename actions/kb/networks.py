@@ -631,6 +631,12 @@ class ActionSearchNetworks(DatabaseAction):
             report_problem(ctx, entity, res, "search_networks", keep=filter_payload(filters, ctx))
             return [SlotSet(entity, None)]
         if not filters:
+            network = named_only(ctx, "network", "city")
+            if network is not None:  # "le reseau refil, sur les batiments vides"
+                return await show_details(ctx, network)
+            last = read_last_query(ctx)
+            if last and last["a"] == "search" and last["f"]:  # "il y a deja eu des reseaux la dessus ?"
+                return await show_search(ctx, dict(last["f"]))
             ctx.say(
                 "Je peux chercher des réseaux par thème, ville, pays, type, programme ou année. "
                 "Quel critère vous intéresse ?",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.kb.networks import ActionCityNetworks, ActionNetworkDetails, ActionNetworkLead
+from actions.kb.networks import ActionCityNetworks, ActionNetworkDetails, ActionNetworkLead, ActionSearchNetworks
 from actions.kb.normalize import looks_like_name, residual_name
 
 
@@ -103,3 +103,27 @@ async def test_a_city_named_under_the_network_intent_gets_its_networks(repositor
         entities=[{"entity": "city", "value": "Mouans-Sartoux"}], text="et mouans sartoux c'etait quoi ?",
     )
     assert "Eat4Climate" in result.text
+
+
+async def test_a_search_naming_only_a_network_gets_its_details(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(
+        ActionSearchNetworks(repositories), "search_networks",
+        entities=[{"entity": "network", "value": "BioCanteens"}], text="le reseau biocanteens, sur les cantines",
+    )
+    assert "Je peux chercher" not in result.text
+    assert "BioCanteens" in result.text
+
+
+async def test_a_search_without_criteria_after_a_search_repeats_it(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(
+        ActionSearchNetworks(repositories), "search_networks",
+        slots={"last_query": '{"a":"search","f":{"theme":"jeunesse"},"o":0}'},
+        text="il y a deja eu des reseaux la dessus ?",
+    )
+    assert "Je peux chercher" not in result.text
+    assert "Jeunesse" in result.text or "jeunesse" in result.text
+
+
+async def test_a_search_without_criteria_nor_context_asks_for_one(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionSearchNetworks(repositories), "search_networks", text="y a un reseau ?")
+    assert "Je peux chercher" in result.text
