@@ -147,7 +147,7 @@ def decide(
     best, runner_up = (mixed + [("", 0.0, 0.0)] * 2)[:2]
     if best[0] and best[2] >= config["min_search"] and best[1] - runner_up[1] >= config["margin"]:
         return best[0], best[1]
-    if clues.theme and THEME_SEARCH not in excluded:
+    if clues.theme and config.get("theme_fallback", True) and THEME_SEARCH not in excluded:
         # Nothing clear, but a theme is named: the networks on it are the best answer.
         return THEME_SEARCH, float(config["diet_threshold"])
     return None
@@ -167,6 +167,7 @@ class IntentRescue(JsonStateComponent, IntentClassifier):
             "weight": 0.5,
             "min_search": 0.3,
             "margin": 0.05,
+            "theme_fallback": True,  # nothing clear but a theme named: search its networks
             "never_rescue_to": ["affirm", "deny", "quiz_answer_info", "quiz_answer_intox"],
             "needs_entity": ["inform"],
             "courtesy": ["greet", "thank", "goodbye"],

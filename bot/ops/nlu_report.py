@@ -59,11 +59,12 @@ def markdown(report: Dict[str, Any]) -> str:
     lines = ["# NLU quality", "", "Written by `make nlu-report` (bot/ops/nlu_report.py); figures from `rasa test nlu`.",
              "Note: `rasa test nlu` scores the top intent even when the FallbackClassifier would have",
              "asked to rephrase (it undoes fallback predictions before scoring).", "",
-             "| test set | examples | intent accuracy | intent macro-F1 | entity macro-F1 (DIET) |",
-             "| --- | --- | --- | --- | --- |"]
+             "| test set | examples | intent accuracy | intent macro-F1 | entity macro-F1 (CRF) | entity macro-F1 (knowledge-base names) |",
+             "| --- | --- | --- | --- | --- | --- |"]
     for name, scores in report["sets"].items():
-        entity = next((v for k, v in scores.items() if k.startswith("entity_macro_f1")), "—")
-        lines.append(f"| {name} | {scores.get('examples', '—')} | {scores['intent_accuracy']} | {scores['intent_macro_f1']} | {entity} |")
+        crf = scores.get("entity_macro_f1 (CRFEntityExtractor)", "—")
+        names = scores.get("entity_macro_f1 (KnowledgeBaseEntityExtractor)", "—")
+        lines.append(f"| {name} | {scores.get('examples', '—')} | {scores['intent_accuracy']} | {scores['intent_macro_f1']} | {crf} | {names} |")
     for name, scores in report["sets"].items():
         if scores.get("worst_confusions"):
             lines += ["", f"Worst confusions, {name}:", ""]

@@ -1,8 +1,8 @@
-"""Tune IntentRescue's thresholds on the WORKING blind set (never the frozen one).
+"""Tune IntentRescue's thresholds on the readable blind sets (working, working2; never the others).
 
     .venv-rasa/bin/python -m bot.ops.tune_rescue [--model models/x.tar.gz]
 
-Parses the first turn of every working conversation once with the trained model (DIET's
+Parses the first turn of every readable conversation once with the trained model (the classifier's
 ranking, the knowledge-base entities and the answer search's scores), then replays the
 rescue decision (bot/nlu/intent_rescue.decide) for a grid of settings. A turn counts as
 right when the decided intent is one of those that can answer its kind (KIND_INTENTS: a
@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from bot.ops.blind_eval import SETS, load_set
+from bot.ops.blind_eval import READABLE, SETS, load_set
 from bot.ops.launcher import current_model
 
 BROCHURE_BENEFITS = {
@@ -42,7 +42,7 @@ KIND_INTENTS: Dict[str, set[str]] = {
     "action_plan": {"ask_action_plan", "ask_vigilance_points"},
     "experts": {"benefit_expertise"},
     "funding": {"ask_funding_programme", "ask_implementation_funding"},
-    "how_to_join": {"ask_countries", "ask_open_calls", "ask_network_types", "ask_contact_point"},
+    "how_to_join": {"ask_how_to_join", "ask_countries", "ask_open_calls", "ask_network_types", "ask_contact_point"},
     "french_examples": {"ask_field_example", "ask_city_networks"},
     "kb_city": {"ask_city_networks", "search_networks", "inform", "ask_field_example"},
     "kb_network": {"ask_network_details", "ask_network_partners"},
@@ -61,6 +61,9 @@ GRID = {
     "weight": (0.2, 0.35, 0.5, 0.65),
     "min_search": (0.15, 0.2, 0.25, 0.3, 0.35, 0.4),
     "margin": (0.0, 0.02, 0.05, 0.1),
+    "theme_fallback": (True, False),
+    # the FallbackClassifier's threshold moves with it (config.yml)
+    "diet_threshold": (0.35, 0.4, 0.45, 0.5),
 }
 
 
@@ -122,23 +125,25 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.ops.tune_rescue", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, default=None)
     args = parser.parse_args(argv)
-    turns = [(c.kind, c.turns[0].say) for c in load_set(SETS["working"])]
+    turns = [(c.kind, c.turns[0].say) for name in READABLE for c in load_set(SETS[name])]
     seen = observe(args.model or current_model(), [text for _, text in turns])
     base = IntentRescue.get_default_config()
     results = []
-    for weight, min_search, margin in itertools.product(*GRID.values()):
-        config = {**base, "weight": weight, "min_search": min_search, "margin": margin}
+    for values in itertools.product(*GRID.values()):
+        setting = dict(zip(GRID, values))
+        config = {**base, **setting}
         right = rephrase = 0
         for (kind, _), (diet, search, clues) in zip(turns, seen):
             decided = outcome(diet, search, clues, config)
             rephrase += decided is None
             right += decided in KIND_INTENTS[kind]
-        results.append((right, -rephrase, weight, min_search, margin))
+        results.append((right, -rephrase, sorted(setting.items())))
     results.sort(reverse=True)
     diet_only = sum(outcome(d, s, e, {**base, "min_search": 99.0}) in KIND_INTENTS[k] for (k, _), (d, s, e) in zip(turns, seen))
-    print(f"{len(turns)} first turns; DIET alone: {diet_only} right")
-    for right, minus_rephrase, weight, min_search, margin in results[:8]:
-        print(f"right {right}  rephrase {-minus_rephrase}  weight={weight} min_search={min_search} margin={margin}")
+    print(f"{len(turns)} first turns; the classifier alone: {diet_only} right")
+    for right, minus_rephrase, setting_items in results[:8]:
+        settings = " ".join(f"{name}={value}" for name, value in setting_items)
+        print(f"right {right}  rephrase {-minus_rephrase}  {settings}")
     return 0
 
 
