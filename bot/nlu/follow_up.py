@@ -10,6 +10,10 @@ confidence plus `boost` reaches the best one, or when the best one is a generic 
 (greeting, yes/no, out of scope...) below `generic_max`, in a message of at least
 `min_words_over_generic` words (a plain "oui" or "non merci" stays what it is).
 
+A bare follow-up naming a place ("et strasbourg, elle a fait quoi ?", read as `inform`)
+after a question whose answer depends on a place but is not a database search (the field
+examples: `named_follow_ups`) asks that same question again about the new place.
+
 Runs after the IntentRescue and before the FallbackClassifier. Without a tracker (the
 /model/parse endpoint, `rasa test nlu`) it does nothing. What happened is recorded in the
 parse data under `follow_up`.
@@ -18,7 +22,7 @@ parse data under `follow_up`.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Sequence, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -26,7 +30,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from common.text import fold
@@ -55,7 +59,8 @@ class FollowUpContext(GraphComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"max_words": 12, "boost": 0.25, "min_confidence": 0.02, "confidence": 0.6,
-                "generic_max": 0.85, "min_words_over_generic": 4}
+                "generic_max": 0.85, "min_words_over_generic": 4,
+                "named_follow_ups": {"ask_field_example": "city"}}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.config = {**self.get_default_config(), **config}
@@ -65,10 +70,15 @@ class FollowUpContext(GraphComponent, IntentClassifier):
                execution_context: ExecutionContext) -> "FollowUpContext":
         return cls(config)
 
-    def decide(self, ranking: List[Dict[str, Any]], previous: str, words: int) -> bool:
-        """Whether `previous` should replace the best intent of `ranking` (a message of `words`)."""
+    def decide(self, ranking: List[Dict[str, Any]], previous: str, words: int,
+               entities: Sequence[str] = ()) -> bool:
+        """Whether `previous` should replace the best intent of `ranking` (a message of `words`
+        with entities of the kinds `entities`)."""
         if not ranking or ranking[0].get("name") == previous or words > int(self.config["max_words"]):
             return False
+        needed = (self.config.get("named_follow_ups") or {}).get(previous)
+        if ranking[0].get("name") == "inform" and needed and needed in entities:
+            return True
         best = float(ranking[0].get("confidence") or 0.0)
         mine = next((float(r.get("confidence") or 0.0) for r in ranking if r.get("name") == previous), None)
         if mine is None or mine < float(self.config["min_confidence"]):
@@ -84,7 +94,8 @@ class FollowUpContext(GraphComponent, IntentClassifier):
         for message in messages:
             ranking = list(message.get(INTENT_RANKING_KEY) or [])
             words = len(_WORDS.findall(fold(message.get(TEXT) or "")))
-            if not self.decide(ranking, previous, words):
+            kinds = [str(e.get("entity")) for e in message.get(ENTITIES) or [] if isinstance(e, dict)]
+            if not self.decide(ranking, previous, words, kinds):
                 continue
             replaced = ranking[0]["name"]
             best = max(float(self.config["confidence"]), float(ranking[0].get("confidence") or 0.0))

@@ -6,7 +6,7 @@ from typing import List, Optional, Tuple
 
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.follow_up import FollowUpContext
@@ -69,3 +69,24 @@ def test_the_change_is_recorded_and_decisive() -> None:
     assert processed.get("follow_up") == {"previous": "myth_time", "replaced": "out_of_scope"}
     ranks = processed.get(INTENT_RANKING_KEY)
     assert ranks[0]["confidence"] >= 0.6 and all(r["confidence"] <= ranks[0]["confidence"] / 2 for r in ranks[1:])
+
+
+def test_a_place_named_after_a_field_example_asks_for_that_place_s_example() -> None:
+    ranks = [{"name": "inform", "confidence": 0.86}, {"name": "ask_field_example", "confidence": 0.01}]
+    with_city = Message({TEXT: "et strasbourg elle a fait quoi ?", INTENT: ranks[0], INTENT_RANKING_KEY: ranks,
+                         ENTITIES: [{"entity": "city", "value": "Strasbourg", "start": 3, "end": 13}]})
+    processed = FollowUpContext({}).process([with_city], tracker_after("ask_field_example"))[0]
+    assert processed.get(INTENT)["name"] == "ask_field_example"
+
+
+def test_a_place_named_after_a_database_question_stays_a_follow_up() -> None:
+    ranks = [{"name": "inform", "confidence": 0.86}, {"name": "ask_city_networks", "confidence": 0.01}]
+    with_city = Message({TEXT: "et a rennes ?", INTENT: ranks[0], INTENT_RANKING_KEY: ranks,
+                         ENTITIES: [{"entity": "city", "value": "Rennes", "start": 5, "end": 11}]})
+    processed = FollowUpContext({}).process([with_city], tracker_after("ask_city_networks"))[0]
+    assert processed.get(INTENT)["name"] == "inform"  # action_inform merges it into the last query
+
+
+def test_inform_without_a_place_after_a_field_example_is_not_changed() -> None:
+    ranking = [("inform", 0.86), ("ask_field_example", 0.01)]
+    assert understood("et la ?", ranking, "ask_field_example") == "inform"
