@@ -41,6 +41,21 @@ from common.text import fold
 logger = logging.getLogger(__name__)
 
 FILTERS = ("theme", "city", "country", "network_type", "programme", "year")
+# A search filter that no entity sets directly: the country of the networks' lead city
+# ("des villes espagnoles chefs de file ?"), set from a country when leads are asked for.
+LEAD_COUNTRY = "lead_country"
+_ASKS_FOR_LEADS = re.compile(r"\bchef(?:fe)?s? de file\b|\bpilot|\bleader|\bmenent\b|\bmene\b")
+
+
+def asks_for_leads(text: Any) -> bool:
+    """Whether the message asks about lead partners ("chefs de file", "qui pilote")."""
+    return isinstance(text, str) and bool(_ASKS_FOR_LEADS.search(fold(text[:500])))
+
+
+def country_filter(ctx: Context, country: Any) -> dict[str, Any]:
+    """The search filter for a country: its lead cities when the message asks for leads."""
+    lead = asks_for_leads((ctx.tracker.latest_message or {}).get("text"))
+    return {LEAD_COUNTRY if lead else "country": country}
 QUERY_KINDS = ("search", "details", "lead", "partners", "city")
 MAX_LAST_QUERY = 1000
 
@@ -87,6 +102,8 @@ def describe(filters: dict[str, Any], ctx: Context, count: int = 2) -> str:
         parts.append(f"avec {ctx.norm.label('city', filters['city'])}")
     if "country" in filters:
         parts.append(f"comptant un partenaire {in_country(filters['country'])}")
+    if LEAD_COUNTRY in filters:
+        parts.append(f"dont le chef de file est {in_country(filters[LEAD_COUNTRY])}")
     if "year" in filters:
         parts.append(f"{'lancé' if singular else 'lancés'} en {filters['year']}")
     return " ".join(parts)
@@ -95,7 +112,9 @@ def describe(filters: dict[str, Any], ctx: Context, count: int = 2) -> str:
 def filter_payload(filters: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Entity values (display labels) that reproduce ``filters`` in a button payload."""
     assert ctx.norm is not None
-    return {k: (str(v) if k == "year" else ctx.norm.label(k, str(v))) for k, v in filters.items()}
+    return {
+        k: (str(v) if k == "year" else ctx.norm.label(k, str(v))) for k, v in filters.items() if k in FILTERS
+    }
 
 
 # Questions about one named city or network, where an untagged name must not be replaced by
@@ -217,7 +236,8 @@ def read_last_query(ctx: Context) -> Optional[dict[str, Any]]:
         return None
     clean_filters = {}
     for key, value in filters.items():
-        if key not in FILTERS or not ctx.norm.is_known(key, value):
+        entity = "country" if key == LEAD_COUNTRY else key
+        if (key not in FILTERS and key != LEAD_COUNTRY) or not ctx.norm.is_known(entity, value):
             return None
         clean_filters[key] = int(value) if key == "year" else value
     if clean_filters:
@@ -277,7 +297,7 @@ async def show_search(ctx: Context, filters: dict[str, Any], offset: int = 0) ->
         buttons = []
         if len(filters) > 1:
             labels = filter_payload(filters, ctx)
-            for name in filters:
+            for name in labels:
                 only = {name: labels[name]}
                 title = f"Seulement : {labels[name]}"
                 buttons.append(button(title, "search_networks", **only))
@@ -630,6 +650,8 @@ class ActionSearchNetworks(DatabaseAction):
             entity, res = problems[0]
             report_problem(ctx, entity, res, "search_networks", keep=filter_payload(filters, ctx))
             return [SlotSet(entity, None)]
+        if "country" in filters:  # "des villes espagnoles chefs de file ?": the lead's country
+            filters.update(country_filter(ctx, filters.pop("country")))
         if not filters:
             network = named_only(ctx, "network", "city")
             if network is not None:  # "le reseau refil, sur les batiments vides"
@@ -667,8 +689,27 @@ class ActionNetworkLead(DatabaseAction):
         led = await self._led_by_last_city(ctx)
         if led is not None:
             return led
+        country = self._lead_country(ctx)
+        if country is not None:  # "quelles villes françaises pilotent un réseau ?"
+            return await show_search(ctx, {LEAD_COUNTRY: country})
         slug, _ = await resolve_network_or_ask(ctx, "ask_network_lead")
         return await show_lead(ctx, slug) if slug else [SlotSet("network", None)]
+
+    @staticmethod
+    def _lead_country(ctx: Context) -> Optional[str]:
+        """The country of a lead question that names a country and no network, outside a
+        conversation about one network (there, "et en France ?" is about that network)."""
+        if ctx.has_entity("network") or ctx.has_entity("city") or not ctx.has_entity("country"):
+            return None
+        if ordinal_in((ctx.tracker.latest_message or {}).get("text")) is not None:
+            return None
+        last = read_last_query(ctx)
+        if last and last["a"] in ("details", "lead", "partners"):
+            return None
+        found = read_entity(ctx, "country")
+        if found is None or found[0] != "country" or not found[1].found or found[1].value is None:
+            return None
+        return str(found[1].value)
 
     @staticmethod
     async def _led_by_last_city(ctx: Context) -> Optional[Events]:
@@ -728,11 +769,11 @@ class ActionCityNetworks(DatabaseAction):
             return await show_details(ctx, network)
         country = read_entity(ctx, "country") if not ctx.has_entity("city") else None
         if country and country[1].found:  # "quelles villes polonaises ?"
-            return await show_search(ctx, {"country": country[1].value})
+            return await show_search(ctx, country_filter(ctx, country[1].value))
         found = read_entity(ctx, "city")
         res = found[1] if found else None
         if found and res and res.found and found[0] == "country":
-            return await show_search(ctx, {"country": res.value})
+            return await show_search(ctx, country_filter(ctx, res.value))
         if res is not None and not res.found:
             report_problem(ctx, "city", res, "ask_city_networks")
             return [SlotSet("city", None)]

@@ -52,10 +52,12 @@ class NetworkQuery:
     network_type: Optional[str] = None  # vocab.NETWORK_TYPES code
     programme: Optional[str] = None  # "URBACT IV"
     year: Optional[int] = None  # start year (approval / launch)
+    lead_country: Optional[str] = None  # ISO code of the lead city's country
 
     def is_empty(self) -> bool:
         return not any(
-            (self.theme, self.city, self.country, self.network_type, self.programme, self.year)
+            (self.theme, self.city, self.country, self.network_type, self.programme, self.year,
+             self.lead_country)
         )
 
 
@@ -85,6 +87,8 @@ def _network_filters(stmt: Select[Any], query: NetworkQuery) -> Select[Any]:
         stmt = stmt.where(Network.programme == query.programme)
     if query.year:
         stmt = stmt.where(Network.start_year == query.year)
+    if query.lead_country:
+        stmt = stmt.where(Network.lead_city.has(City.country_code == query.lead_country))
     return stmt
 
 

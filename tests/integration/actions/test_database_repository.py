@@ -58,6 +58,8 @@ async def test_search_queries(factory):  # type: ignore[no-untyped-def]
         french_iv = {n.slug for n in await repo.search_networks(NetworkQuery(programme="URBACT IV", country="FR"))}
         assert french_iv == {"eat4climate", "shift-r", "breaking-isolation", "beyond-the-urban", "digi-inclusion"}
         assert len(await repo.search_networks(NetworkQuery(year=2019))) == 11
+        led_from_france = await repo.search_networks(NetworkQuery(programme="URBACT IV", lead_country="FR"))
+        assert {n.slug for n in led_from_france} == {"eat4climate", "breaking-isolation"}
         assert await repo.search_networks(NetworkQuery(city="x' OR 1=1 --")) == []
 
 

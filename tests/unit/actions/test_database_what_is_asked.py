@@ -1,6 +1,8 @@
-"""A name the NLU did not tag is looked up, never replaced by the previous one."""
+"""What a database question is about: untagged names, the named entity over the intent, follow-ups without a name, leads by country."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -127,3 +129,39 @@ async def test_a_search_without_criteria_after_a_search_repeats_it(repositories,
 async def test_a_search_without_criteria_nor_context_asks_for_one(repositories, ask):  # type: ignore[no-untyped-def]
     result = await ask(ActionSearchNetworks(repositories), "search_networks", text="y a un reseau ?")
     assert "Je peux chercher" in result.text
+
+
+async def test_a_country_with_lead_words_searches_networks_led_from_there(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(
+        ActionSearchNetworks(repositories), "search_networks",
+        entities=[{"entity": "country", "value": "France"}], text="des villes francaises chefs de file ?",
+    )
+    assert "dont le chef de file est en France" in result.text
+    assert json.loads(result.slots["last_query"])["f"] == {"lead_country": "FR"}
+
+
+async def test_a_lead_question_naming_only_a_country_lists_the_networks_led_from_there(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(
+        ActionNetworkLead(repositories), "ask_network_lead",
+        entities=[{"entity": "country", "value": "France"}], text="quelles villes francaises pilotent un reseau ?",
+    )
+    assert "dont le chef de file est en France" in result.text
+    assert "Mouans-Sartoux" in result.text  # Eat4Climate, led from Mouans-Sartoux
+
+
+async def test_a_lead_question_with_a_country_inside_a_network_conversation_stays_on_it(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(
+        ActionNetworkLead(repositories), "ask_network_lead",
+        entities=[{"entity": "country", "value": "France"}],
+        slots={"last_query": '{"a":"details","n":"biocanteens","o":0}'}, text="et le chef de file, en france ?",
+    )
+    assert "dont le chef de file est" not in result.text
+    assert "BioCanteens" in result.text
+
+
+async def test_a_city_question_about_leads_of_a_country_lists_the_networks_led_from_there(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(
+        ActionCityNetworks(repositories), "ask_city_networks",
+        entities=[{"entity": "country", "value": "France"}], text="quelles villes francaises pilotent un reseau ?",
+    )
+    assert "dont le chef de file est en France" in result.text
