@@ -40,6 +40,8 @@ CANDIDATES: List[Tuple[str, str]] = [
     ("qui décide chez vous, en haut de la pyramide", "ask_governance"),
     ("on remonte à quand pour les toutes premières éditions", "ask_history"),
     ("c'est piloté depuis où et par quelle instance", "ask_governance"),
+    ("qui signe les chèques tout là-haut dans la hiérarchie", "ask_governance"),
+    ("c'est né avant ou après l'euro votre affaire", "ask_history"),
 ]
 
 
