@@ -341,6 +341,7 @@ async def show_search(ctx: Context, filters: dict[str, Any], offset: int = 0) ->
 
 
 MAX_COMPARED: Final[int] = 60
+MAX_FOLLOW_UP_NAME_WORDS: Final[int] = 4  # "et saint jean de luz ?"
 
 
 async def closest_hidden(
@@ -828,6 +829,15 @@ class ActionInform(DatabaseAction):
             kind = last["a"] if last and last["a"] in ("details", "lead", "partners") else "details"
             return await self._rerun(ctx, {"a": kind, "n": network.value, "o": 0}, 0)
 
+        if not filters and network is None and last and last["a"] == "city":
+            # "et villeurbanne ?" after a town's networks: a town the NLU did not tag
+            residual = residual_name((ctx.tracker.latest_message or {}).get("text"))
+            if residual and len(residual.split()) <= MAX_FOLLOW_UP_NAME_WORDS and ctx.norm is not None:
+                res = ctx.norm.resolve("city", residual)
+                if res.found and res.value is not None:
+                    return await show_city(ctx, str(res.value))
+                report_problem(ctx, "city", res, "ask_city_networks")
+                return [SlotSet("city", None)]
         if not filters:
             if ctx.has_entity("results_offset"):
                 ctx.say("Je n'ai pas pu lire la page demandée. Que cherchez-vous ?")

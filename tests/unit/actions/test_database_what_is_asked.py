@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from actions.kb.networks import ActionCityNetworks, ActionNetworkDetails, ActionNetworkLead, ActionSearchNetworks
+from actions.kb.networks import (
+    ActionCityNetworks,
+    ActionInform,
+    ActionNetworkDetails,
+    ActionNetworkLead,
+    ActionSearchNetworks,
+)
 from actions.kb.normalize import looks_like_name, residual_name
 
 
@@ -165,3 +171,16 @@ async def test_a_city_question_about_leads_of_a_country_lists_the_networks_led_f
         entities=[{"entity": "country", "value": "France"}], text="quelles villes francaises pilotent un reseau ?",
     )
     assert "dont le chef de file est en France" in result.text
+
+
+async def test_an_untagged_town_after_a_town_s_networks_is_looked_up(repositories, ask):  # type: ignore[no-untyped-def]
+    last = {"last_query": '{"a":"city","c":"nantes","o":0}'}
+    unknown = await ask(ActionInform(repositories), "inform", slots=last, text="et villeurbanne ?")
+    assert "« villeurbanne » ne figure pas" in unknown.text
+    known = await ask(ActionInform(repositories), "inform", slots=last, text="et mouans sartou ?")
+    assert "Eat4Climate" in known.text
+
+
+async def test_an_untagged_word_without_a_town_before_still_asks_to_specify(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionInform(repositories), "inform", text="et villeurbanne ?")
+    assert "Pouvez-vous préciser" in result.text
