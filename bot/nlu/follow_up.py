@@ -14,6 +14,10 @@ A bare follow-up naming a place ("et strasbourg, elle a fait quoi ?", read as `i
 after a question whose answer depends on a place but is not a database search (the field
 examples: `named_follow_ups`) asks that same question again about the new place.
 
+A "who" follow-up after a question about the local group ("qui doit en faire partie ?",
+"qui le pilote ?") reads like a question about a network's partners or lead; when no
+network is named nor was ever discussed, it is about the group (`group_follow_ups`).
+
 Runs after the IntentRescue and before the FallbackClassifier. Without a tracker (the
 /model/parse endpoint, `rasa test nlu`) it does nothing. What happened is recorded in the
 parse data under `follow_up`.
@@ -36,6 +40,7 @@ from rasa.shared.nlu.training_data.message import Message
 from common.text import fold
 
 # Intents that are not a topic to follow, and that a follow-up question rarely is.
+NETWORK_INTENTS = frozenset({"ask_network_partners", "ask_network_lead", "ask_network_details"})
 GENERIC = frozenset({
     "greet", "goodbye", "affirm", "deny", "thank", "thanks", "out_of_scope", "help", "bot_challenge",
     "nlu_fallback", "feedback", "answer_not_helpful", "quiz_start", "quiz_stop", "quiz_answer_info",
@@ -52,6 +57,13 @@ def previous_intent(tracker: Optional[DialogueStateTracker]) -> Optional[str]:
     return name if isinstance(name, str) and name not in GENERIC else None
 
 
+def network_in_conversation(tracker: Optional[DialogueStateTracker]) -> bool:
+    """Whether a network was named or listed earlier (its slots are set)."""
+    if tracker is None:
+        return False
+    return bool(tracker.get_slot("network") or tracker.get_slot("last_query"))
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class FollowUpContext(GraphComponent, IntentClassifier):
     """See the module docstring."""
@@ -60,7 +72,8 @@ class FollowUpContext(GraphComponent, IntentClassifier):
     def get_default_config() -> Dict[Text, Any]:
         return {"max_words": 12, "boost": 0.25, "min_confidence": 0.02, "confidence": 0.6,
                 "generic_max": 0.85, "min_words_over_generic": 4,
-                "named_follow_ups": {"ask_field_example": "city"}}
+                "named_follow_ups": {"ask_field_example": "city"},
+                "group_follow_ups": ["ulg_what", "ulg_mobilise", "ulg_keep_alive", "ulg_elected_officials"]}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.config = {**self.get_default_config(), **config}
@@ -71,11 +84,14 @@ class FollowUpContext(GraphComponent, IntentClassifier):
         return cls(config)
 
     def decide(self, ranking: List[Dict[str, Any]], previous: str, words: int,
-               entities: Sequence[str] = ()) -> bool:
+               entities: Sequence[str] = (), network_known: bool = False) -> bool:
         """Whether `previous` should replace the best intent of `ranking` (a message of `words`
-        with entities of the kinds `entities`)."""
+        with entities of the kinds `entities`; `network_known`: the conversation has one)."""
         if not ranking or ranking[0].get("name") == previous or words > int(self.config["max_words"]):
             return False
+        if (ranking[0].get("name") in NETWORK_INTENTS and previous in (self.config.get("group_follow_ups") or ())
+                and "network" not in entities and not network_known):
+            return True
         needed = (self.config.get("named_follow_ups") or {}).get(previous)
         if ranking[0].get("name") == "inform" and needed and needed in entities:
             return True
@@ -95,7 +111,7 @@ class FollowUpContext(GraphComponent, IntentClassifier):
             ranking = list(message.get(INTENT_RANKING_KEY) or [])
             words = len(_WORDS.findall(fold(message.get(TEXT) or "")))
             kinds = [str(e.get("entity")) for e in message.get(ENTITIES) or [] if isinstance(e, dict)]
-            if not self.decide(ranking, previous, words, kinds):
+            if not self.decide(ranking, previous, words, kinds, network_in_conversation(tracker)):
                 continue
             replaced = ranking[0]["name"]
             best = max(float(self.config["confidence"]), float(ranking[0].get("confidence") or 0.0))

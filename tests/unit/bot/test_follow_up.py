@@ -90,3 +90,25 @@ def test_a_place_named_after_a_database_question_stays_a_follow_up() -> None:
 def test_inform_without_a_place_after_a_field_example_is_not_changed() -> None:
     ranking = [("inform", 0.86), ("ask_field_example", 0.01)]
     assert understood("et la ?", ranking, "ask_field_example") == "inform"
+
+
+def test_a_who_question_after_the_local_group_is_about_the_group() -> None:
+    ranking = [("ask_network_partners", 0.78), ("ask_countries", 0.08), ("ulg_mobilise", 0.01)]
+    assert understood("qui doit en faire partie ?", ranking, "ulg_what") == "ulg_what"
+
+
+def test_a_who_question_after_another_topic_stays_a_network_question() -> None:
+    ranking = [("ask_network_lead", 0.9), ("myth_contacts", 0.01)]
+    assert understood("qui est chef de file ?", ranking, "myth_contacts") == "ask_network_lead"
+
+
+def test_a_who_question_about_a_discussed_network_stays_a_network_question() -> None:
+    from rasa.shared.core.slots import TextSlot
+
+    tracker = DialogueStateTracker("test", slots=[TextSlot("network", mappings=[{}]), TextSlot("last_query", mappings=[{}])])
+    tracker.update(UserUttered("message d'avant", {"name": "ulg_what", "confidence": 0.9}))
+    tracker._set_slot("network", "BoostInno")
+    ranking = [{"name": "ask_network_partners", "confidence": 0.78}, {"name": "ulg_what", "confidence": 0.01}]
+    processed = FollowUpContext({}).process(
+        [Message({TEXT: "qui en fait partie ?", INTENT: ranking[0], INTENT_RANKING_KEY: ranking})], tracker)[0]
+    assert processed.get(INTENT)["name"] == "ask_network_partners"
