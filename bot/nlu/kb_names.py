@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ENTITY_PRIORITY: Tuple[str, ...] = ("network", "city", "country", "theme")
 MAX_WORDS = 8  # longest name, in words, that is looked for
 FUZZY_MIN_LENGTH = 5  # shorter names must be typed exactly
+MAX_SPLIT_WORDS = 3  # a one-word name may be typed in up to three pieces
 RELOAD_CHECK_SECONDS = 5.0
 
 _WORD = re.compile(r"[^\W_]+")
@@ -137,6 +138,10 @@ class NameIndex:
             for size in range(min(self.max_words, len(words) - i), 0, -1):
                 key = " ".join(w.text for w in words[i : i + size])
                 hit = self.exact.get(key)
+                if hit is None and 1 < size <= MAX_SPLIT_WORDS:
+                    # a one-word name typed in pieces: "city centre doctor", "tech revolution"
+                    key = "".join(w.text for w in words[i : i + size])
+                    hit = self.exact.get(key) if len(key) >= FUZZY_MIN_LENGTH + 3 else None
                 if hit is None or not self._plausible(words[i : i + size], key):
                     continue
                 found.append(Found(hit[0], hit[1], words[i].start, words[i + size - 1].end, 1.0))
@@ -176,6 +181,11 @@ class NameIndex:
                 )
                 if match and (best is None or match[1] > best[0]):
                     best = (match[1], size, match[0])
+                joined = query.replace(" ", "")
+                if size > 1 and len(joined) >= FUZZY_MIN_LENGTH + 3:  # "citycentre doctor"
+                    match = process.extractOne(joined, self.fuzzy.get(1, []), scorer=fuzz.ratio, score_cutoff=90.0)
+                    if match and (best is None or match[1] > best[0]):
+                        best = (match[1], size, match[0])
             if best is None:
                 i += 1
                 continue

@@ -107,3 +107,11 @@ def test_no_fuzzy_match_on_the_tail_of_a_saint_name() -> None:
     assert found(index, "la ville de nazare au portugal") == [("city", "Nazaré", "nazare")]
     assert found(index, "et st nazaire (44) ?") == []
     assert found(index, "et saint nazaire ?") == []
+
+
+def test_a_one_word_name_typed_in_pieces(index: NameIndex) -> None:
+    assert found(index, "le reseau tech revolution ?") == [("network", "TechRevolution", "tech revolution")]
+    doctor = NameIndex({"network": [{"value": "CityCentreDoctor", "names": ["CityCentreDoctor"]}]}, frozenset())
+    assert found(doctor, "city centre doctor ?") == [("network", "CityCentreDoctor", "city centre doctor")]
+    assert found(doctor, "citycentre docter c'etait quoi") == [("network", "CityCentreDoctor", "citycentre docter")]
+    assert found(index, "on a pris le bus de la ville") == []
