@@ -1,0 +1,77 @@
+"""NLU component: a message that names a network of the knowledge base is about that network.
+
+"c change avec manchester, ça concerne quoi ?" or "resilient europe, ça a duré de quand à
+quand ?" read, word by word, like questions about URBACT itself (what it is, its history,
+how long a network lasts), and got the brochure's answer. A name that the knowledge-base
+extractor found is surer than those generic readings: when the intent is one of
+`overridden` (brochure topics that cannot use a network's name) and the message names a
+known network, the intent becomes `ask_network_details`, whose answer gives the network's
+description, period, type and lead.
+
+Runs after the FollowUpContext and before the FallbackClassifier. What happened is
+recorded in the parse data under `named_network`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.kb_entities import KnowledgeBaseEntityExtractor
+
+DETAILS = "ask_network_details"
+
+
+def names_a_known_network(message: Message) -> bool:
+    return any(
+        isinstance(e, dict) and e.get("entity") == "network"
+        and e.get("extractor") == KnowledgeBaseEntityExtractor.__name__
+        for e in message.get(ENTITIES) or []
+    )
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class NamedNetworkIntent(GraphComponent, IntentClassifier):
+    """See the module docstring."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            "overridden": [
+                "ask_what_is_urbact", "ask_history", "ask_network_duration", "ask_network_types",
+                "ask_governance", "ask_funding_programme", "ask_benefits", "ask_countries",
+                "out_of_scope", "help", "greet", "bot_challenge",
+            ],
+            "confidence": 0.8,
+        }
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.config = {**self.get_default_config(), **config}
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "NamedNetworkIntent":
+        return cls(config)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        overridden = set(self.config["overridden"])
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            name = intent.get("name")
+            if name not in overridden or not names_a_known_network(message):
+                continue
+            confidence = max(float(self.config["confidence"]), float(intent.get("confidence") or 0.0))
+            chosen = {"name": DETAILS, "confidence": min(1.0, confidence)}
+            others = [dict(r, confidence=min(float(r.get("confidence") or 0.0), confidence / 2))
+                      for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != DETAILS]
+            message.set(INTENT, chosen, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [chosen, *others], add_to_output=True)
+            message.set("named_network", {"replaced": name}, add_to_output=True)
+        return messages
