@@ -570,6 +570,31 @@ async def _last_list(ctx: Context, last: Optional[dict[str, Any]]) -> list[tuple
     return []
 
 
+async def narrowed_from_list(ctx: Context) -> Optional[str]:
+    """The one network of the last list that the message's criteria single out.
+
+    "celui qui a démarré en 2019, il regroupait quelles villes ?", "et celui où il y avait
+    Romans, qui le pilotait ?" after a list of networks: the year, town, theme or country of
+    the message, added to the list's own criteria, leave one network.
+    """
+    if ctx.has_entity("network"):
+        return None
+    last = read_last_query(ctx)
+    if not last or last["a"] not in ("search", "city"):
+        return None
+    listed = await _last_list(ctx, last)
+    added, _problems = read_filters(ctx)
+    added.pop(LEAD_COUNTRY, None)
+    if len(listed) < 2 or not added:
+        return None
+    base = dict(last.get("f", {})) if last["a"] == "search" else {"city": last["c"]}
+    if any(name in base and base[name] != value for name, value in added.items()):
+        return None  # another town or theme than the list's: a new question, not a pointer
+    matching = {n.slug for n in await ctx.repo.search_networks(NetworkQuery(**{**base, **added}))}
+    singled = [slug for slug, _ in listed if slug in matching]
+    return singled[0] if len(singled) == 1 else None
+
+
 async def network_from_context(ctx: Context, intent: str) -> tuple[Optional[str], Optional[str], bool]:
     """(network slug, city to exclude, asked) when the message names no network.
 
@@ -624,6 +649,9 @@ def named_only(ctx: Context, entity: str, instead_of: str) -> Optional[str]:
 
 
 async def resolve_network_or_ask(ctx: Context, intent: str) -> tuple[Optional[str], Optional[str]]:
+    singled = await narrowed_from_list(ctx)
+    if singled is not None:
+        return singled, None
     if not ctx.has_entity("network") and ordinal_in((ctx.tracker.latest_message or {}).get("text")) is not None:
         slug, exclude, _asked = await network_from_context(ctx, intent)
         return slug, exclude
@@ -653,10 +681,12 @@ class ActionSearchNetworks(DatabaseAction):
             return [SlotSet(entity, None)]
         if "country" in filters:  # "des villes espagnoles chefs de file ?": the lead's country
             filters.update(country_filter(ctx, filters.pop("country")))
+        named = read_entity(ctx, "network") if ctx.has_entity("network") else None
+        if named and named[0] == "network" and named[1].found and named[1].value is not None:
+            # "le reseau refil, sur les batiments vides", "civic estate, un reseau sur les
+            # communs avec naples ?": a named network is what the person asks about
+            return await show_details(ctx, str(named[1].value))
         if not filters:
-            network = named_only(ctx, "network", "city")
-            if network is not None:  # "le reseau refil, sur les batiments vides"
-                return await show_details(ctx, network)
             last = read_last_query(ctx)
             if last and last["a"] == "search" and last["f"]:  # "il y a deja eu des reseaux la dessus ?"
                 return await show_search(ctx, dict(last["f"]))
@@ -687,6 +717,9 @@ class ActionNetworkLead(DatabaseAction):
         return "action_network_lead"
 
     async def answer(self, ctx: Context) -> Events:
+        singled = await narrowed_from_list(ctx)
+        if singled is not None:  # "et celui où il y avait romans, qui le pilotait ?"
+            return await show_lead(ctx, singled)
         led = await self._led_by_last_city(ctx)
         if led is not None:
             return led
@@ -749,6 +782,9 @@ class ActionNetworkPartners(DatabaseAction):
         return "action_network_partners"
 
     async def answer(self, ctx: Context) -> Events:
+        singled = await narrowed_from_list(ctx)
+        if singled is not None:  # "celui qui a démarré en 2019, il regroupait quelles villes ?"
+            return await show_partners(ctx, singled, 0, None)
         country = read_entity(ctx, "country") if not ctx.has_entity("network") else None
         if country and country[1].found:
             last = read_last_query(ctx)

@@ -11,6 +11,7 @@ from actions.kb.networks import (
     ActionInform,
     ActionNetworkDetails,
     ActionNetworkLead,
+    ActionNetworkPartners,
     ActionSearchNetworks,
 )
 from actions.kb.normalize import looks_like_name, residual_name
@@ -184,3 +185,40 @@ async def test_an_untagged_town_after_a_town_s_networks_is_looked_up(repositorie
 async def test_an_untagged_word_without_a_town_before_still_asks_to_specify(repositories, ask):  # type: ignore[no-untyped-def]
     result = await ask(ActionInform(repositories), "inform", text="et villeurbanne ?")
     assert "Pouvez-vous préciser" in result.text
+
+
+async def test_a_search_naming_a_network_and_other_criteria_gets_the_network(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(
+        ActionSearchNetworks(repositories), "search_networks",
+        entities=[{"entity": "network", "value": "BioCanteens"}, {"entity": "theme", "value": "alimentation"}],
+        text="biocanteens, un reseau sur les cantines, vous connaissez ?",
+    )
+    assert "J'ai trouvé" not in result.text
+    assert "BioCanteens" in result.text
+
+
+SEARCH_FOOD = {"last_query": '{"a":"search","f":{"theme":"alimentation"},"o":0}'}
+
+
+async def test_a_year_singles_out_a_network_of_the_last_list(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(
+        ActionNetworkPartners(repositories), "ask_network_partners", entities=[{"entity": "year", "value": "2015"}],
+        slots=SEARCH_FOOD, text="celui qui a demarre en 2015, il regroupait quelles villes ?",
+    )
+    assert "AGRI-URBAN" in result.text and "De quel réseau" not in result.text
+
+
+async def test_a_town_singles_out_a_network_of_the_last_list(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(
+        ActionNetworkLead(repositories), "ask_network_lead", entities=[{"entity": "city", "value": "Baena"}],
+        slots=SEARCH_FOOD, text="et celui ou il y avait baena, qui le pilotait ?",
+    )
+    assert result.text.startswith("Le chef de file d'AGRI-URBAN est Baena")
+
+
+async def test_criteria_that_leave_several_networks_still_ask_which(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(
+        ActionNetworkLead(repositories), "ask_network_lead", entities=[{"entity": "city", "value": "Mouans-Sartoux"}],
+        slots=SEARCH_FOOD, text="et celui avec mouans sartoux, qui le pilotait ?",
+    )
+    assert "Mouans-Sartoux est chef de file de" in result.text  # the town's own lead roles
