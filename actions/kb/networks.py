@@ -279,7 +279,24 @@ def offset_from_message(ctx: Context) -> Optional[int]:
 # ----------------------------------------------------------------------------- answers
 
 
-async def show_search(ctx: Context, filters: dict[str, Any], offset: int = 0) -> Events:
+# When a search with several criteria finds nothing, these are dropped one at a time (the
+# least telling first) until something is found; the theme and the town are kept.
+RELAXED_FIRST: Final[tuple[str, ...]] = ("year", "programme", "network_type", "country", LEAD_COUNTRY)
+
+
+async def relaxed_filters(ctx: Context, filters: dict[str, Any]) -> Optional[dict[str, Any]]:
+    """The criteria of ``filters`` minus the fewest least telling ones that find networks."""
+    kept = dict(filters)
+    for name in RELAXED_FIRST:
+        if name not in kept or len(kept) < 2:
+            continue
+        del kept[name]
+        if await ctx.repo.search_networks(NetworkQuery(**kept)):
+            return kept
+    return None
+
+
+async def show_search(ctx: Context, filters: dict[str, Any], offset: int = 0, relax: bool = True) -> Events:
     assert ctx.norm is not None
     if set(filters) == {"city"}:
         return await show_city(ctx, filters["city"], offset)
@@ -293,6 +310,11 @@ async def show_search(ctx: Context, filters: dict[str, Any], offset: int = 0) ->
     }
     single = results[0].name if len(results) == 1 else None
     query = {"a": "search", "f": filters, "o": offset}
+    if not results and relax:
+        kept = await relaxed_filters(ctx, filters)
+        if kept is not None:  # "des villes ukrainiennes sur l'accueil des réfugiés en 2022 ?"
+            ctx.say(f"Ma base ne contient aucun {describe(filters, ctx, 1)}, mais elle n'est pas exhaustive.")
+            return await show_search(ctx, kept, relax=False)
     if not results:
         buttons = []
         if len(filters) > 1:

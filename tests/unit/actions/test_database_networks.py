@@ -68,11 +68,20 @@ async def test_long_list_is_paged_with_a_validated_more_button(repositories, ask
     assert json.loads(page2.slots["last_query"])["o"] == 5
 
 
-async def test_combined_search_with_no_result_offers_to_relax(repositories, ask):  # type: ignore[no-untyped-def]
+async def test_combined_search_with_no_result_drops_the_least_telling_criterion(repositories, ask):  # type: ignore[no-untyped-def]
     result = await ask(
         ActionSearchNetworks(repositories), "search_networks", [("theme", "mobilité"), ("network_type", "transfert")]
     )
     assert "Ma base ne contient aucun réseau de transfert" in result.text
+    assert "réseaux sur le thème « Mobilité et transports » :" in result.text  # the theme alone
+    assert json.loads(result.slots["last_query"])["f"] == {"theme": "mobilite"}
+
+
+async def test_combined_search_with_no_result_on_theme_and_town_offers_to_relax(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(
+        ActionSearchNetworks(repositories), "search_networks", [("theme", "mobilité"), ("city", "Mouans-Sartoux")]
+    )
+    assert "Ma base ne contient aucun réseau" in result.text
     payloads = [b["payload"] for b in result.buttons]
     assert '/search_networks{"theme":"Mobilité et transports"}' in payloads
 
