@@ -133,11 +133,12 @@ test-audit:
 eval: model
 	$(PY_RASA) -m bot.ops.blind_eval
 
-# In `make test`: fails when the working or frozen blind set has fewer than 80 % of its
-# conversations answered right, or the fresh set fewer than 70 % (measured on 2026-11-29,
-# night: working 92 %, frozen 85 %, fresh 75 %; docs/blind-eval.md).
+# In `make test`: fails when a blind set has fewer than 85 % of its conversations answered
+# right, the fresh set (2026-11-29) fewer than 70 %, or working3 (written towards the
+# weakest kinds) fewer than 60 % (measured on 2026-11-30: working 96 %, frozen 87 %,
+# fresh 75 %, working2 93 %, fresh2 92 %, working3 67 %; docs/blind-eval.md).
 test-eval: model
-	$(PY_RASA) -m bot.ops.blind_eval --min-rate 0.80 --min-rate fresh=0.70
+	$(PY_RASA) -m bot.ops.blind_eval --min-rate 0.85 --min-rate fresh=0.70 --min-rate working3=0.60
 
 bench: model
 	$(PY_RASA) -m bot.ops.bench

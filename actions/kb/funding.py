@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Callable, Optional
 
+from rasa_sdk.events import SlotSet
+
 from actions.kb.action import Context, DatabaseAction
 from actions.kb.call_match import best_call, calls_of_year, programme_in
 from actions.kb.formatting import (
@@ -26,6 +28,10 @@ from actions.kb.vocab import PAGE_SIZE
 Clock = Callable[[], date]
 Events = list[dict[str, Any]]
 
+
+# A call question of at most this many words that names no call ("ça ferme quand ?", "et la
+# date limite ?") is about the call of the conversation (slot `last_call`).
+MAX_FOLLOW_UP_WORDS = 10
 
 def national_point_url(contacts: list[Any]) -> str:
     return next((c.url for c in contacts if c.url), FRANCE_URL)
@@ -79,22 +85,26 @@ class _FundingAction(DatabaseAction):
         super().__init__(repository_factory)
         self.clock: Clock = clock or date.today
 
-    async def named_call(self, ctx: Context) -> bool:
-        """Answer about the call(s) the message names (by year, funder, kind); False if none."""
+    async def named_call(self, ctx: Context) -> Optional[Events]:
+        """Answer about the call(s) the message names (by year, funder, kind), or about the
+        call of the conversation for a short follow-up ("ça ferme quand ?"); None if none."""
         text = str((ctx.tracker.latest_message or {}).get("text") or "")[:500]
         calls = await ctx.repo.list_calls()
         today = self.clock()
         call = best_call(text, calls)
+        if call is None and len(text.split()) <= MAX_FOLLOW_UP_WORDS and not calls_of_year(text, calls):
+            remembered = ctx.slot("last_call")
+            call = next((c for c in calls if isinstance(remembered, str) and c.slug == remembered), None)
         if call is not None:
             ctx.say(call_details(call, today), [button("Un appel est-il ouvert ?", "ask_open_calls")])
-            return True
+            return [SlotSet("last_call", call.slug)]
         same_year = calls_of_year(text, calls)
         if same_year:
             lines = [f"Ma base recense {plural(len(same_year), 'appel', 'appels')} pour cette année-là :"]
             lines += [call_line(c, today) for c in same_year[:PAGE_SIZE]]
             ctx.say("\n".join(lines))
-            return True
-        return False
+            return [SlotSet("last_call", same_year[0].slug if len(same_year) == 1 else None)]
+        return None
 
 
 class ActionOpenCalls(_FundingAction):
@@ -102,8 +112,9 @@ class ActionOpenCalls(_FundingAction):
         return "action_open_calls"
 
     async def answer(self, ctx: Context) -> Events:
-        if await self.named_call(ctx):
-            return []
+        named = await self.named_call(ctx)
+        if named is not None:
+            return named
         today = self.clock()
         open_calls = await ctx.repo.open_calls(today)
         urbact_open = [c for c in open_calls if c.kind == "urbact"]
@@ -147,8 +158,9 @@ class ActionLastCall(_FundingAction):
         return "action_last_call"
 
     async def answer(self, ctx: Context) -> Events:
-        if await self.named_call(ctx):
-            return []
+        named = await self.named_call(ctx)
+        if named is not None:
+            return named
         today = self.clock()
         last = await ctx.repo.last_closed_calls(today, kind="urbact", limit=10)
         programme = programme_in(str((ctx.tracker.latest_message or {}).get("text") or ""))

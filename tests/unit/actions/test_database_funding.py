@@ -129,3 +129,18 @@ async def test_who_else_in_france_after_a_list_is_a_follow_up_not_the_contact_po
     plain = await ask(ActionContactPoint(repositories), "ask_contact_point", [("country", "France")],
                              {"last_query": '{"a":"details","n":"biocanteens","o":0}'}, text="qui contacter en france ?")
     assert "ANCT" in plain.text
+
+
+async def test_a_short_follow_up_is_about_the_call_of_the_conversation(repositories, ask):  # type: ignore[no-untyped-def]
+    first = await ask(ActionLastCall(repositories, clock=fixed_clock(TODAY)), "ask_last_call",
+                      text="l'appel urbact de 2015 pour la planification d'action, c'etait quoi ?")
+    assert "16 juin 2015" in first.text and first.slots["last_call"] == "urbact3-apn-2015"
+    follow_up = await ask(ActionLastCall(repositories, clock=fixed_clock(TODAY)), "ask_last_call",
+                          slots={"last_call": first.slots["last_call"]}, text="ca fermait quand ?")
+    assert "16 juin 2015" in follow_up.text
+
+
+async def test_a_remembered_call_that_is_not_in_the_base_is_ignored(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionLastCall(repositories, clock=fixed_clock(TODAY)), "ask_last_call",
+                       slots={"last_call": "x' OR 1=1 --"}, text="ca ferme quand ?")
+    assert "Le dernier appel URBACT clos" in result.text
