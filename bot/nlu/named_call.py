@@ -1,0 +1,78 @@
+"""NLU component: a message about a call of a given year is about that call.
+
+"l'appel urbact de 2023 pour la planification, combien de partenaires et quel budget ?" or
+"un appel en 2026 avec un budget pour tester des actions, c'est quoi ?" read, word by word,
+like the brochure's questions on funding or on URBACT itself, and got a general answer.
+When the message speaks of a call ("appel", "candidature") and names a year, and the intent
+is one of `overridden` (brochure topics that cannot use a year), the intent becomes
+`ask_last_call`, whose action answers about the call(s) of that year (deadline, who may
+apply, budget).
+
+Runs after the NamedNetworkIntent and before the FallbackClassifier. What happened is
+recorded in the parse data under `named_call`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from common.text import fold
+
+CALL = "ask_last_call"
+_CALL_WORDS = re.compile(r"\b(appels?|candidatures?)\b")
+_YEAR = re.compile(r"\b(19|20)\d\d\b")
+
+
+def speaks_of_a_dated_call(message: Message) -> bool:
+    text = fold(str(message.get(TEXT) or "")[:500])
+    named_year = any(isinstance(e, dict) and e.get("entity") == "year" for e in message.get(ENTITIES) or [])
+    return bool(_CALL_WORDS.search(text)) and (named_year or bool(_YEAR.search(text)))
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class NamedCallIntent(GraphComponent, IntentClassifier):
+    """See the module docstring."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            "overridden": [
+                "ask_what_is_urbact", "ask_history", "ask_network_duration", "ask_network_types",
+                "ask_funding_programme", "ask_how_to_join", "ask_countries", "benefit_good_practices",
+                "out_of_scope", "help",
+            ],
+            "confidence": 0.8,
+        }
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.config = {**self.get_default_config(), **config}
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "NamedCallIntent":
+        return cls(config)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        overridden = set(self.config["overridden"])
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            name = intent.get("name")
+            if name not in overridden or not speaks_of_a_dated_call(message):
+                continue
+            confidence = max(float(self.config["confidence"]), float(intent.get("confidence") or 0.0))
+            chosen = {"name": CALL, "confidence": min(1.0, confidence)}
+            others = [dict(r, confidence=min(float(r.get("confidence") or 0.0), confidence / 2))
+                      for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != CALL]
+            message.set(INTENT, chosen, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [chosen, *others], add_to_output=True)
+            message.set("named_call", {"replaced": name}, add_to_output=True)
+        return messages
