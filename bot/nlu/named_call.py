@@ -22,9 +22,10 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu.intent_override import override_intent
 from common.text import fold
 
 CALL = "ask_last_call"
@@ -68,11 +69,5 @@ class NamedCallIntent(GraphComponent, IntentClassifier):
             name = intent.get("name")
             if name not in overridden or not speaks_of_a_dated_call(message):
                 continue
-            confidence = max(float(self.config["confidence"]), float(intent.get("confidence") or 0.0))
-            chosen = {"name": CALL, "confidence": min(1.0, confidence)}
-            others = [dict(r, confidence=min(float(r.get("confidence") or 0.0), confidence / 2))
-                      for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != CALL]
-            message.set(INTENT, chosen, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [chosen, *others], add_to_output=True)
-            message.set("named_call", {"replaced": name}, add_to_output=True)
+            override_intent(message, CALL, float(self.config["confidence"]), "named_call")
         return messages

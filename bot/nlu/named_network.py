@@ -21,9 +21,10 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY
+from rasa.shared.nlu.constants import ENTITIES, INTENT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu.intent_override import override_intent
 from bot.nlu.kb_entities import KnowledgeBaseEntityExtractor
 
 DETAILS = "ask_network_details"
@@ -67,11 +68,5 @@ class NamedNetworkIntent(GraphComponent, IntentClassifier):
             name = intent.get("name")
             if name not in overridden or not names_a_known_network(message):
                 continue
-            confidence = max(float(self.config["confidence"]), float(intent.get("confidence") or 0.0))
-            chosen = {"name": DETAILS, "confidence": min(1.0, confidence)}
-            others = [dict(r, confidence=min(float(r.get("confidence") or 0.0), confidence / 2))
-                      for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != DETAILS]
-            message.set(INTENT, chosen, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [chosen, *others], add_to_output=True)
-            message.set("named_network", {"replaced": name}, add_to_output=True)
+            override_intent(message, DETAILS, float(self.config["confidence"]), "named_network")
         return messages
