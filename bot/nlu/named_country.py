@@ -1,0 +1,74 @@
+"""NLU component: "des villes danoises dans urbact ?" asks for the networks of that country.
+
+Said with context ("on a un jumelage près de Vienne, des villes autrichiennes dans urbact ?",
+"des villes danoises ? on a un partenariat scolaire avec le Danemark"), such questions read,
+word by word, like the contacts myth ("I know no foreign city"), whose answer does not name
+a single town. When the message asks a question about towns of a country of the knowledge
+base ("villes", "communes" or "partenaires" just before the country's adjective) and
+the intent is one of `overridden`, the intent becomes `search_networks`, whose action lists
+the networks with partners there and names them.
+
+Runs after the NamedCallIntent and before the FallbackClassifier. What happened is recorded
+in the parse data under `named_country`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.intent_override import override_intent
+from bot.nlu.kb_entities import KnowledgeBaseEntityExtractor
+from common.text import fold
+
+SEARCH = "search_networks"
+# Plural only: "une ville lettone genre riga ?" is context for a myth, not a search.
+_TOWNS_BEFORE = re.compile(r"\b(villes|communes|collectivites|partenaires|municipalites)\s+$")
+
+
+def asks_about_towns_of_a_country(message: Message) -> bool:
+    text = str(message.get(TEXT) or "")
+    if "?" not in text:
+        return False
+    for entity in message.get(ENTITIES) or []:
+        if (isinstance(entity, dict) and entity.get("entity") == "country"
+                and entity.get("extractor") == KnowledgeBaseEntityExtractor.__name__
+                and _TOWNS_BEFORE.search(fold(text[max(0, int(entity.get("start", 0)) - 40):int(entity.get("start", 0))]))):
+            return True
+    return False
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class NamedCountryIntent(GraphComponent, IntentClassifier):
+    """See the module docstring."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            "overridden": ["myth_contacts", "myth_useless_exchange", "ask_what_is_urbact", "out_of_scope", "help"],
+            "confidence": 0.8,
+        }
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.config = {**self.get_default_config(), **config}
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "NamedCountryIntent":
+        return cls(config)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        overridden = set(self.config["overridden"])
+        for message in messages:
+            name = (message.get(INTENT) or {}).get("name")
+            if name in overridden and asks_about_towns_of_a_country(message):
+                override_intent(message, SEARCH, float(self.config["confidence"]), "named_country")
+        return messages

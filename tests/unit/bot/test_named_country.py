@@ -1,0 +1,37 @@
+"""A question about towns of a known country asks for its networks, even said with context."""
+
+from __future__ import annotations
+
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.named_country import NamedCountryIntent
+
+
+def understood(text: str, intent: str, span: str, extractor: str = "KnowledgeBaseEntityExtractor") -> str:
+    start = text.index(span)
+    country = {"entity": "country", "value": "Danemark", "start": start, "end": start + len(span), "extractor": extractor}
+    ranking = [{"name": intent, "confidence": 0.75}]
+    message = Message({TEXT: text, INTENT: ranking[0], INTENT_RANKING_KEY: ranking, ENTITIES: [country]})
+    return str(NamedCountryIntent({}).process([message])[0].get(INTENT)["name"])
+
+
+def test_a_question_about_towns_of_a_country_is_a_search() -> None:
+    text = "des villes danoises dans urbact ? on a un partenariat scolaire avec le danemark"
+    assert understood(text, "myth_contacts", "danoises") == "search_networks"
+
+
+def test_the_myth_said_as_a_statement_or_without_towns_stays_the_myth() -> None:
+    assert understood("on ne connait aucune ville danoise", "myth_contacts", "danoise") == "myth_contacts"
+    assert understood("on ne connait personne au danemark, c'est grave ?", "myth_contacts", "danemark") == "myth_contacts"
+
+
+def test_eligibility_or_a_guessed_country_is_left_alone() -> None:
+    assert understood("les villes danoises peuvent participer ?", "ask_countries", "danoises") == "ask_countries"
+    assert understood("des villes danoises ?", "myth_contacts", "danoises", extractor="StoredCRFEntityExtractor") \
+        == "myth_contacts"
+
+
+def test_one_town_of_a_country_in_a_myth_stays_the_myth() -> None:
+    text = "meme avec une ville danoise comme aarhus ? on n'a rien a voir"
+    assert understood(text, "myth_useless_exchange", "danoise") == "myth_useless_exchange"
