@@ -135,8 +135,8 @@ eval: model
 
 # In `make test`: fails when a blind set has fewer than 85 % of its conversations answered
 # right, the fresh set (2026-11-29) fewer than 70 %, or working3 (written towards the
-# weakest kinds) fewer than 60 % (measured on 2026-11-30: working 96 %, frozen 87 %,
-# fresh 75 %, working2 93 %, fresh2 92 %, working3 67 %; docs/blind-eval.md).
+# weakest kinds) fewer than 60 % (measured on 2026-11-30: working 96 %, frozen 88 %,
+# fresh 75 %, working2 93 %, fresh2 93 %, working3 72.5 %; docs/blind-eval.md).
 test-eval: model
 	$(PY_RASA) -m bot.ops.blind_eval --min-rate 0.85 --min-rate fresh=0.70 --min-rate working3=0.60
 
