@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar, Dict, List, Text, Tuple
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
 
@@ -20,3 +26,37 @@ def override_intent(message: Message, name: str, confidence: float, record_key: 
     message.set(INTENT, chosen, add_to_output=True)
     message.set(INTENT_RANKING_KEY, [chosen, *others], add_to_output=True)
     message.set(record_key, {"replaced": replaced}, add_to_output=True)
+
+
+class IntentOverrideRule(GraphComponent, IntentClassifier):
+    """A rule that replaces some generic intents by ``TARGET`` when ``applies`` says so.
+
+    Subclasses set ``TARGET``, ``RECORD_KEY`` and ``OVERRIDDEN`` (the intents it may
+    replace, overridable as `overridden` in config.yml) and define ``applies``.
+    """
+
+    TARGET: ClassVar[str]
+    RECORD_KEY: ClassVar[str]
+    OVERRIDDEN: ClassVar[Tuple[str, ...]]
+
+    @classmethod
+    def get_default_config(cls) -> Dict[Text, Any]:
+        return {"overridden": list(cls.OVERRIDDEN), "confidence": 0.8}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.config = {**self.get_default_config(), **config}
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "IntentOverrideRule":
+        return cls(config)
+
+    def applies(self, message: Message) -> bool:
+        raise NotImplementedError
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        overridden = set(self.config["overridden"])
+        for message in messages:
+            if (message.get(INTENT) or {}).get("name") in overridden and self.applies(message):
+                override_intent(message, self.TARGET, float(self.config["confidence"]), self.RECORD_KEY)
+        return messages

@@ -15,17 +15,12 @@ recorded in the parse data under `named_call`.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
+from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.intent_override import override_intent
+from bot.nlu.intent_override import IntentOverrideRule
 from common.text import fold
 
 CALL = "ask_last_call"
@@ -40,34 +35,16 @@ def speaks_of_a_dated_call(message: Message) -> bool:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class NamedCallIntent(GraphComponent, IntentClassifier):
+class NamedCallIntent(IntentOverrideRule):
     """See the module docstring."""
 
-    @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
-        return {
-            "overridden": [
-                "ask_what_is_urbact", "ask_history", "ask_network_duration", "ask_network_types",
-                "ask_funding_programme", "ask_how_to_join", "ask_countries", "benefit_good_practices",
-                "out_of_scope", "help",
-            ],
-            "confidence": 0.8,
-        }
+    TARGET = CALL
+    RECORD_KEY = "named_call"
+    OVERRIDDEN = (
+        "ask_what_is_urbact", "ask_history", "ask_network_duration", "ask_network_types",
+        "ask_funding_programme", "ask_how_to_join", "ask_countries", "benefit_good_practices",
+        "out_of_scope", "help",
+    )
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
-        self.config = {**self.get_default_config(), **config}
-
-    @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "NamedCallIntent":
-        return cls(config)
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        overridden = set(self.config["overridden"])
-        for message in messages:
-            intent = message.get(INTENT) or {}
-            name = intent.get("name")
-            if name not in overridden or not speaks_of_a_dated_call(message):
-                continue
-            override_intent(message, CALL, float(self.config["confidence"]), "named_call")
-        return messages
+    def applies(self, message: Message) -> bool:
+        return speaks_of_a_dated_call(message)

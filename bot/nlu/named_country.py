@@ -15,17 +15,12 @@ in the parse data under `named_country`.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
+from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.intent_override import override_intent
+from bot.nlu.intent_override import IntentOverrideRule
 from bot.nlu.kb_entities import KnowledgeBaseEntityExtractor
 from common.text import fold
 
@@ -47,28 +42,14 @@ def asks_about_towns_of_a_country(message: Message) -> bool:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class NamedCountryIntent(GraphComponent, IntentClassifier):
+class NamedCountryIntent(IntentOverrideRule):
     """See the module docstring."""
 
-    @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
-        return {
-            "overridden": ["myth_contacts", "myth_useless_exchange", "ask_what_is_urbact", "out_of_scope", "help"],
-            "confidence": 0.8,
-        }
+    TARGET = SEARCH
+    RECORD_KEY = "named_country"
+    OVERRIDDEN = (
+        "myth_contacts", "myth_useless_exchange", "ask_what_is_urbact", "out_of_scope", "help",
+    )
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
-        self.config = {**self.get_default_config(), **config}
-
-    @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "NamedCountryIntent":
-        return cls(config)
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        overridden = set(self.config["overridden"])
-        for message in messages:
-            name = (message.get(INTENT) or {}).get("name")
-            if name in overridden and asks_about_towns_of_a_country(message):
-                override_intent(message, SEARCH, float(self.config["confidence"]), "named_country")
-        return messages
+    def applies(self, message: Message) -> bool:
+        return asks_about_towns_of_a_country(message)

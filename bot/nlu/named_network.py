@@ -14,17 +14,11 @@ recorded in the parse data under `named_network`.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
-
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import ENTITIES, INTENT
+from rasa.shared.nlu.constants import ENTITIES
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.intent_override import override_intent
+from bot.nlu.intent_override import IntentOverrideRule
 from bot.nlu.kb_entities import KnowledgeBaseEntityExtractor
 
 DETAILS = "ask_network_details"
@@ -39,34 +33,16 @@ def names_a_known_network(message: Message) -> bool:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class NamedNetworkIntent(GraphComponent, IntentClassifier):
+class NamedNetworkIntent(IntentOverrideRule):
     """See the module docstring."""
 
-    @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
-        return {
-            "overridden": [
-                "ask_what_is_urbact", "ask_history", "ask_network_duration", "ask_network_types",
-                "ask_governance", "ask_funding_programme", "ask_benefits", "ask_countries",
-                "out_of_scope", "help", "greet", "bot_challenge",
-            ],
-            "confidence": 0.8,
-        }
+    TARGET = DETAILS
+    RECORD_KEY = "named_network"
+    OVERRIDDEN = (
+        "ask_what_is_urbact", "ask_history", "ask_network_duration", "ask_network_types",
+        "ask_governance", "ask_funding_programme", "ask_benefits", "ask_countries",
+        "out_of_scope", "help", "greet", "bot_challenge",
+    )
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
-        self.config = {**self.get_default_config(), **config}
-
-    @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "NamedNetworkIntent":
-        return cls(config)
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        overridden = set(self.config["overridden"])
-        for message in messages:
-            intent = message.get(INTENT) or {}
-            name = intent.get("name")
-            if name not in overridden or not names_a_known_network(message):
-                continue
-            override_intent(message, DETAILS, float(self.config["confidence"]), "named_network")
-        return messages
+    def applies(self, message: Message) -> bool:
+        return names_a_known_network(message)
