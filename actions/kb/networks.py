@@ -604,14 +604,16 @@ async def narrowed_from_list(ctx: Context) -> Optional[str]:
     last = read_last_query(ctx)
     if not last or last["a"] not in ("search", "city"):
         return None
-    listed = await _last_list(ctx, last)
     added, _problems = read_filters(ctx)
     added.pop(LEAD_COUNTRY, None)
-    if len(listed) < 2 or not added:
+    if not added:  # most follow-ups name no criterion: no database query for them
         return None
     base = dict(last.get("f", {})) if last["a"] == "search" else {"city": last["c"]}
     if any(name in base and base[name] != value for name, value in added.items()):
         return None  # another town or theme than the list's: a new question, not a pointer
+    listed = await _last_list(ctx, last)
+    if len(listed) < 2:
+        return None
     matching = {n.slug for n in await ctx.repo.search_networks(NetworkQuery(**{**base, **added}))}
     singled = [slug for slug, _ in listed if slug in matching]
     return singled[0] if len(singled) == 1 else None
@@ -671,9 +673,6 @@ def named_only(ctx: Context, entity: str, instead_of: str) -> Optional[str]:
 
 
 async def resolve_network_or_ask(ctx: Context, intent: str) -> tuple[Optional[str], Optional[str]]:
-    singled = await narrowed_from_list(ctx)
-    if singled is not None:
-        return singled, None
     if not ctx.has_entity("network") and ordinal_in((ctx.tracker.latest_message or {}).get("text")) is not None:
         slug, exclude, _asked = await network_from_context(ctx, intent)
         return slug, exclude
@@ -730,6 +729,9 @@ class ActionNetworkDetails(DatabaseAction):
         city = named_only(ctx, "city", "network")
         if city is not None:  # "et mouans sartoux, c'etait quoi ?": the entity decides
             return await show_city(ctx, city)
+        singled = await narrowed_from_list(ctx)
+        if singled is not None:  # "celui sur l'égalité, il parlait de quoi ?"
+            return await show_details(ctx, singled)
         slug, _ = await resolve_network_or_ask(ctx, "ask_network_details")
         return await show_details(ctx, slug) if slug else [SlotSet("network", None)]
 
