@@ -157,11 +157,20 @@ def socket_holder(topology: Topology) -> Instance:
 
     A websocket is logged only when it closes, so we ask with a polling handshake: the
     socket.io upstream hashes the client address, the same for both. The access log names
-    the upstream (several when nginx passed the request on: the last one answered)."""
-    answer = requests.get(f"{topology.url}/socket.io/?EIO=4&transport=polling", timeout=10)
+    the upstream (several when nginx passed the request on: the last one answered). nginx
+    writes that line after it has sent the answer, so we wait for the line of our own
+    request (a marker in its query string), not for the last line of the file."""
+    marker = uuid.uuid4().hex
+    answer = requests.get(f"{topology.url}/socket.io/?EIO=4&transport=polling&probe={marker}", timeout=10)
     assert answer.status_code == 200, answer.text[:200]
-    lines = [line for line in (topology.workdir / "nginx" / "access.log").read_text().splitlines()
-             if "transport=polling" in line]
+    log = topology.workdir / "nginx" / "access.log"
+    deadline = time.monotonic() + 10
+    lines: List[str] = []
+    while not lines and time.monotonic() < deadline:
+        lines = [line for line in log.read_text().splitlines() if marker in line]
+        if not lines:
+            time.sleep(0.05)
+    assert lines, f"nginx logged no line for the probe {marker}"
     upstreams = lines[-1].split("upstream=", 1)[1].split(" upstream_status", 1)[0]
     port = int(upstreams.split(",")[-1].strip().rsplit(":", 1)[1])
     return next(instance for instance in topology.instances if instance.port == port)
@@ -202,6 +211,8 @@ def test_website_conversation_survives_the_death_of_its_instance(topology: Topol
 
 
 def test_one_instance_killed_under_load(topology: Topology) -> None:
+    for instance in topology.instances:  # both serving (one may have just been revived by test b)
+        assert "URBACT" in rest(instance.rest_url, f"warm-{uuid.uuid4().hex[:6]}", "c'est quoi URBACT ?")
     stop_at = time.monotonic() + LOAD_SECONDS
     kill_at = time.monotonic() + LOAD_SECONDS / 3
     killed_at: List[float] = []
