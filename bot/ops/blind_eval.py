@@ -10,7 +10,7 @@ passes when, for every group of `expect`, at least one alternative appears in th
 
 Results in results/eval/:
 - summary.json: turns, passed, answer rate and "asked to rephrase" rate, per set and per kind;
-- misses-working.md, misses-working2.md, misses-working3.md: every missed turn of the readable sets, with
+- misses-working.md, misses-working2.md, ..., misses-working4.md: every missed turn of the readable sets, with
   the reply and what the NLU understood (intent, confidence, the answer search's candidates).
 The frozen set (tests/blind/frozen.yml) and the fresh sets (fresh.yml, written on 2026-11-29,
 and fresh2.yml, written on 2026-11-30 beside working2.yml) are reported as numbers only:
@@ -41,9 +41,10 @@ SETS = {
     "working2": ROOT / "tests/blind/working2.yml",
     "fresh2": ROOT / "tests/blind/fresh2.yml",
     "working3": ROOT / "tests/blind/working3.yml",
+    "working4": ROOT / "tests/blind/working4.yml",
 }
 # The sets whose misses the developers may read; the others are reported as numbers only.
-READABLE = ("working", "working2", "working3")
+READABLE = ("working", "working2", "working3", "working4")
 OUT = ROOT / "results" / "eval"
 REPHRASE_MARK = "reformuler"  # the rephrase answer (and the "not my question" one) say it
 OFF_TOPIC_KINDS = frozenset({"offtopic", "off_topic", "hostile", "gibberish"})
