@@ -242,7 +242,7 @@ def read_last_query(ctx: Context) -> Optional[dict[str, Any]]:
         clean_filters[key] = int(value) if key == "year" else value
     if clean_filters:
         out["f"] = clean_filters
-    for key, entity in (("n", "network"), ("c", "city"), ("x", "city")):
+    for key, entity in (("n", "network"), ("c", "city"), ("x", "city"), ("h", "network")):
         if key in data and data[key] is not None:
             if not ctx.norm.is_known(entity, data[key]):
                 return None
@@ -250,6 +250,8 @@ def read_last_query(ctx: Context) -> Optional[dict[str, Any]]:
     offset = parse_offset(data.get("o", 0))
     out["o"] = offset or 0
     if out["a"] == "search" and "f" not in out:
+        return None
+    if "h" in out and out["a"] != "search":
         return None
     if out["a"] in ("details", "lead", "partners") and "n" not in out:
         return None
@@ -344,7 +346,10 @@ async def show_search(ctx: Context, filters: dict[str, Any], offset: int = 0, re
             for n, line in zip(shown, lines[1:])
         ]
     # After the country decoration above, which pairs lines[1:] with `shown`.
-    hidden = await closest_hidden(ctx, filters, results, shown) if offset == 0 else None
+    focus = await closest_in_list(ctx, filters, results) if offset == 0 else None
+    if focus is not None:  # "et c'était mené par qui ?" next is about this one
+        query["h"] = focus.slug
+    hidden = focus if focus is not None and focus.slug not in {n.slug for n in shown} else None
     if hidden is not None:  # the one the message describes sits on a later page
         lines.insert(1, f"Le plus proche de votre message : {network_line(hidden).lstrip('• ')}")
         lines.insert(2, "Les autres :")
@@ -366,18 +371,17 @@ MAX_COMPARED: Final[int] = 60
 MAX_FOLLOW_UP_NAME_WORDS: Final[int] = 4  # "et saint jean de luz ?"
 
 
-async def closest_hidden(
-    ctx: Context, filters: dict[str, Any], results: Sequence[Network], shown: Sequence[Network]
-) -> Optional[Network]:
-    """For a theme search longer than a page: the network beyond the first page whose name
-    and description are closest to the person's words, if one clearly is."""
+async def closest_in_list(ctx: Context, filters: dict[str, Any], results: Sequence[Network]) -> Optional[Network]:
+    """For a theme search with several results: the network whose name and description are
+    closest to the person's words, if one clearly is ("une ressourcerie, le réemploi" ->
+    Resourceful Cities). Shown first when it sits beyond the first page, and the network a
+    follow-up without a name is about ("c'était mené par qui ?")."""
     text = str((ctx.tracker.latest_message or {}).get("text") or "")
-    if "theme" not in filters or len(results) <= len(shown) or not text or text.startswith("/"):
+    if "theme" not in filters or len(results) < 2 or not text or text.startswith("/"):
         return None
     details = [await ctx.repo.get_network(n.slug) for n in results[:MAX_COMPARED]]
     slug = closest(text, [(d.slug, f"{d.name} {d.description}") for d in details if d is not None])
-    visible = {n.slug for n in shown}
-    return next((n for n in results if n.slug == slug and slug not in visible), None)
+    return next((n for n in results if n.slug == slug), None)
 
 
 def _partner_summary(n: Network) -> str:
@@ -638,6 +642,8 @@ async def network_from_context(ctx: Context, intent: str) -> tuple[Optional[str]
             return listed[index][0], exclude, False
     if last and last["a"] in ("details", "lead", "partners"):
         return last["n"], last.get("x"), False
+    if last and last["a"] == "search" and last.get("h"):  # the one closest to the person's words
+        return last["h"], None, False
     if last and last["a"] == "city" and len(listed) == 1:
         return listed[0][0], last["c"], False
     if last and last["a"] == "search" and len(listed) == 1:
@@ -750,6 +756,8 @@ class ActionNetworkLead(DatabaseAction):
         country = self._lead_country(ctx)
         if country is not None:  # "quelles villes françaises pilotent un réseau ?"
             return await show_search(ctx, {LEAD_COUNTRY: country})
+        if await self._leads_of_last_list(ctx):
+            return []
         slug, _ = await resolve_network_or_ask(ctx, "ask_network_lead")
         return await show_lead(ctx, slug) if slug else [SlotSet("network", None)]
 
@@ -768,6 +776,29 @@ class ActionNetworkLead(DatabaseAction):
         if found is None or found[0] != "country" or not found[1].found or found[1].value is None:
             return None
         return str(found[1].value)
+
+    @staticmethod
+    async def _leads_of_last_list(ctx: Context) -> bool:
+        """"Qui est le chef de file ?" right after a list of several networks, none closer
+        than the others to the person's words: the lead of each network of the page shown
+        (rather than asking which network). Says it and returns True, or returns False."""
+        if ctx.has_entity("network") or ordinal_in((ctx.tracker.latest_message or {}).get("text")) is not None:
+            return False
+        last = read_last_query(ctx)
+        if not last or last["a"] not in ("search", "city") or last.get("h"):
+            return False
+        listed = await _last_list(ctx, last)
+        if len(listed) < 2:
+            return False
+        start = int(last.get("o", 0))
+        lines = ["Les chefs de file des réseaux de cette liste :"]
+        for slug, name in listed[start:start + PAGE_SIZE]:
+            detail = await ctx.repo.get_network(slug)
+            lead = detail.lead if detail is not None else None
+            lines.append(f"• {name} : {city_label(lead)}" if lead else f"• {name} : non précisé dans ma base")
+        ctx.say("\n".join(lines), [button(name, "ask_network_details", network=name)
+                                   for _, name in listed[start:start + 2]])
+        return True
 
     @staticmethod
     async def _led_by_last_city(ctx: Context) -> Optional[Events]:
@@ -814,6 +845,8 @@ class ActionNetworkPartners(DatabaseAction):
             last = read_last_query(ctx)
             if last and last["a"] in ("details", "lead", "partners"):  # "des villes françaises dedans ?"
                 return await show_partners(ctx, last["n"], 0, last.get("x"), country=country[1].value)
+            if last and last["a"] == "search":  # "des villes françaises y étaient ?" after a list
+                return await show_search(ctx, {**last["f"], "country": country[1].value})
             if last is None:  # "des villes belges ?"
                 return await show_search(ctx, {"country": country[1].value})
         slug, exclude = await resolve_network_or_ask(ctx, "ask_network_partners")

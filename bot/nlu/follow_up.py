@@ -18,6 +18,14 @@ A "who" follow-up after a question about the local group ("qui doit en faire par
 "qui le pilote ?") reads like a question about a network's partners or lead; when no
 network is named nor was ever discussed, it is about the group (`group_follow_ups`).
 
+A short question right after an answer about one funding call ("et combien max par projet ?",
+"combien de réseaux ont été retenus ?", "ça ouvre quand exactement ?") is about that call,
+whatever general topic the classifier reads in it (`call_follow_ups`: the call intents
+answer from the call of the conversation, slot `last_call`). A short question about dates
+("il se termine quand ?", "ça se passait quand ?") while a network is in focus is about that
+network's dates, not the history of URBACT nor the usual length of a network
+(`network_time_follow_ups`).
+
 Runs after the IntentRescue and before the FallbackClassifier. Without a tracker (the
 /model/parse endpoint, `rasa test nlu`) it does nothing. What happened is recorded in the
 parse data under `follow_up`.
@@ -47,6 +55,12 @@ GENERIC = frozenset({
     "quiz_answer_intox",
 })
 _WORDS = re.compile(r"\w+")
+CALL_INTENTS = frozenset({"ask_open_calls", "ask_last_call"})
+NETWORK_FOCUS_INTENTS = NETWORK_INTENTS | {"ask_city_networks", "search_networks", "inform"}
+# "quand", "en quelle année", "jusqu'à", "les dates", "se termine", "ça commence"... (folded)
+_TIME_QUESTION = re.compile(
+    r"\b(quand|qd|annees?|dates?|periode|jusqu|termine\w*|fini\w*|commence\w*|demarre\w*|debute\w*)\b"
+)
 
 
 def previous_intent(tracker: Optional[DialogueStateTracker]) -> Optional[str]:
@@ -73,7 +87,14 @@ class FollowUpContext(GraphComponent, IntentClassifier):
         return {"max_words": 12, "boost": 0.25, "min_confidence": 0.02, "confidence": 0.6,
                 "generic_max": 0.85, "min_words_over_generic": 4,
                 "named_follow_ups": {"ask_field_example": "city"},
-                "group_follow_ups": ["ulg_what", "ulg_mobilise", "ulg_keep_alive", "ulg_elected_officials"]}
+                "group_follow_ups": ["ulg_what", "ulg_mobilise", "ulg_keep_alive", "ulg_elected_officials"],
+                # the general topics a short question after a call answer is read as
+                "call_follow_ups": ["ask_funding_programme", "ask_history", "ask_network_duration",
+                                    "ask_network_types", "ask_how_to_join", "ask_what_is_urbact",
+                                    "ask_benefits", "ask_open_calls", "ask_last_call", "nlu_fallback",
+                                    "out_of_scope", "myth_time", "myth_complexity"],
+                "network_time_follow_ups": ["ask_history", "ask_network_duration", "ask_open_calls",
+                                            "ask_last_call", "nlu_fallback", "out_of_scope", "myth_time"]}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.config = {**self.get_default_config(), **config}
@@ -103,21 +124,43 @@ class FollowUpContext(GraphComponent, IntentClassifier):
             return best < float(self.config["generic_max"]) and words >= int(self.config["min_words_over_generic"])
         return mine + float(self.config["boost"]) >= best
 
+    def focus(self, ranking: List[Dict[str, Any]], previous: str, text: str, entities: Sequence[str],
+              call_known: bool, network_known: bool) -> Optional[str]:
+        """The intent of a short question about the call or network in focus, or None."""
+        folded = fold(text)
+        if not ranking or len(_WORDS.findall(folded)) > int(self.config["max_words"]):
+            return None
+        best = ranking[0].get("name")
+        if "network" in entities or "city" in entities or "country" in entities:
+            return None
+        if (previous in CALL_INTENTS and call_known and best != previous
+                and best in (self.config.get("call_follow_ups") or ())):
+            return previous
+        if (previous in NETWORK_FOCUS_INTENTS and network_known and _TIME_QUESTION.search(folded)
+                and best in (self.config.get("network_time_follow_ups") or ())):
+            return "ask_network_details"
+        return None
+
     def process(self, messages: List[Message], tracker: Optional[DialogueStateTracker] = None) -> List[Message]:
         previous = previous_intent(tracker)
-        if previous is None:
+        if previous is None or tracker is None:
             return messages
+        call_known = bool(tracker.get_slot("last_call"))
         for message in messages:
             ranking = list(message.get(INTENT_RANKING_KEY) or [])
-            words = len(_WORDS.findall(fold(message.get(TEXT) or "")))
+            text = message.get(TEXT) or ""
+            words = len(_WORDS.findall(fold(text)))
             kinds = [str(e.get("entity")) for e in message.get(ENTITIES) or [] if isinstance(e, dict)]
-            if not self.decide(ranking, previous, words, kinds, network_in_conversation(tracker)):
+            target = self.focus(ranking, previous, text, kinds, call_known, network_in_conversation(tracker))
+            if target is None and self.decide(ranking, previous, words, kinds, network_in_conversation(tracker)):
+                target = previous
+            if target is None:
                 continue
             replaced = ranking[0]["name"]
             best = max(float(self.config["confidence"]), float(ranking[0].get("confidence") or 0.0))
-            chosen = {"name": previous, "confidence": min(1.0, best)}
+            chosen = {"name": target, "confidence": min(1.0, best)}
             others = [dict(r, confidence=min(float(r.get("confidence") or 0.0), best / 2))
-                      for r in ranking if r.get("name") != previous]
+                      for r in ranking if r.get("name") != target]
             message.set(INTENT, chosen, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [chosen, *others], add_to_output=True)
             message.set("follow_up", {"previous": previous, "replaced": replaced}, add_to_output=True)

@@ -375,3 +375,38 @@ async def test_a_local_issue_gets_the_brochure_answer_and_networks_on_its_theme(
                               text="nos commerces de centre ville ferment les uns apres les autres")
     assert result.messages[0]["response"] == "utter_benefit_local_strategy"
     assert "Commerce et centres-villes" in result.text and bullets(result.text) >= 1
+
+
+async def test_a_follow_up_after_a_list_is_about_the_network_closest_to_the_words(repositories, ask):  # type: ignore[no-untyped-def]
+    search = await ask(ActionSearchNetworks(repositories), "search_networks", [("theme", "économie circulaire")],
+                       text="on voudrait monter une ressourcerie et pousser le reemploi des objets, des reseaux la dessus ?")
+    assert bullets(search.text) >= 2 and "Resourceful Cities" in search.text
+    assert json.loads(search.slots["last_query"])["h"] == "resourceful-cities"
+    lead = await ask(ActionNetworkLead(repositories), "ask_network_lead", [], search.slots,
+                     text="et c'etait mene par qui ?")
+    assert lead.text.startswith("Le chef de file de Resourceful Cities est La Haye")
+
+
+async def test_a_lead_question_after_a_list_without_a_closest_network_names_each_lead(repositories, ask):  # type: ignore[no-untyped-def]
+    search = await ask(ActionSearchNetworks(repositories), "search_networks", [("theme", "jeunesse")])
+    listed = re.findall(r"^• ([^(]+?) \(", search.text, re.M)
+    assert len(listed) >= 2 and "h" not in json.loads(search.slots["last_query"])
+    lead = await ask(ActionNetworkLead(repositories), "ask_network_lead", [], search.slots,
+                     text="c'est qui le chef de file ?")
+    assert lead.text.startswith("Les chefs de file des réseaux de cette liste :")
+    assert all(f"• {name} : " in lead.text for name in listed)
+    assert "De quel réseau" not in lead.text
+
+
+async def test_a_tampered_focus_is_not_trusted(repositories, ask):  # type: ignore[no-untyped-def]
+    slots = {"last_query": json.dumps({"a": "search", "f": {"theme": "jeunesse"}, "o": 0, "h": "'; DROP TABLE x"})}
+    lead = await ask(ActionNetworkLead(repositories), "ask_network_lead", [], slots, text="qui pilote ?")
+    assert "DROP" not in lead.text and "De quel réseau" in lead.text
+
+
+async def test_towns_of_a_country_after_a_list_narrow_that_list(repositories, ask):  # type: ignore[no-untyped-def]
+    search = await ask(ActionSearchNetworks(repositories), "search_networks", [("theme", "commerce")])
+    partners = await ask(ActionNetworkPartners(repositories), "ask_network_partners", [("country", "France")],
+                         search.slots, text="des villes francaises y etaient ?")
+    assert "comptant un partenaire en France" in partners.text and "– avec " in partners.text
+    assert "De quel réseau" not in partners.text

@@ -112,3 +112,54 @@ def test_a_who_question_about_a_discussed_network_stays_a_network_question() -> 
     processed = FollowUpContext({}).process(
         [Message({TEXT: "qui en fait partie ?", INTENT: ranking[0], INTENT_RANKING_KEY: ranking})], tracker)[0]
     assert processed.get(INTENT)["name"] == "ask_network_partners"
+
+
+def tracker_with(previous: str, **slots: str) -> DialogueStateTracker:
+    from rasa.shared.core.slots import TextSlot
+
+    names = ("network", "last_query", "last_call")
+    tracker = DialogueStateTracker("test", slots=[TextSlot(name, mappings=[{}]) for name in names])
+    tracker.update(UserUttered("message d'avant", {"name": previous, "confidence": 0.9}))
+    for name, value in slots.items():
+        tracker._set_slot(name, value)
+    return tracker
+
+
+def understood_in(text: str, ranking: List[Tuple[str, float]], tracker: DialogueStateTracker,
+                  entities: Tuple[str, ...] = ()) -> str:
+    msg = message(text, ranking)
+    msg.set(ENTITIES, [{"entity": kind, "value": "x"} for kind in entities])
+    return str(FollowUpContext({}).process([msg], tracker)[0].get(INTENT)["name"])
+
+
+def test_a_short_question_after_a_call_answer_is_about_that_call() -> None:
+    tracker = tracker_with("ask_last_call", last_call="urbact4-transfer-2025")
+    for text, ranking in (
+        ("combien de reseaux ont ete retenus finalement ?", [("ask_network_types", 0.73), ("ask_history", 0.1)]),
+        ("et combien max par projet ?", [("ask_funding_programme", 0.9), ("ask_last_call", 0.02)]),
+        ("ca ouvre quand exactement ?", [("ask_history", 0.81), ("ask_open_calls", 0.05)]),
+    ):
+        assert understood_in(text, ranking, tracker) == "ask_last_call", text
+
+
+def test_after_a_call_answer_a_handoff_or_a_long_new_question_is_kept() -> None:
+    tracker = tracker_with("ask_open_calls", last_call="urbact4-transfer-2025")
+    assert understood_in("je voudrais parler a quelqu un", [("request_handoff", 0.9)], tracker) == "request_handoff"
+    long = "et sinon de maniere generale est ce que urbact finance aussi les travaux des villes apres le reseau ?"
+    assert understood_in(long, [("ask_funding_programme", 0.9)], tracker) == "ask_funding_programme"
+    assert understood_in("et a rennes ?", [("ask_history", 0.6)], tracker, ("city",)) == "ask_history"
+
+
+def test_without_a_call_in_the_conversation_nothing_changes() -> None:
+    tracker = tracker_with("ask_last_call")
+    assert understood_in("et combien max par projet ?", [("ask_funding_programme", 0.9)], tracker) == "ask_funding_programme"
+
+
+def test_a_date_question_about_the_network_in_focus_asks_its_details() -> None:
+    tracker = tracker_with("ask_city_networks", network="SHIFT-R")
+    for text in ("il court sur quelles annees ?", "il se termine quand", "ca se passait quand ?"):
+        assert understood_in(text, [("ask_history", 0.89), ("ask_network_duration", 0.05)], tracker) == \
+            "ask_network_details", text
+    # not a date question, or no network in focus: unchanged
+    assert understood_in("ca dure combien de temps ?", [("ask_network_duration", 0.9)], tracker) == "ask_network_duration"
+    assert understood_in("il se termine quand", [("ask_history", 0.89)], tracker_with("ask_city_networks")) == "ask_history"
