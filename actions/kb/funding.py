@@ -5,6 +5,7 @@ The clock is injectable (constructor argument ``clock``) so tests can freeze "to
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any, Callable, Optional
 
@@ -24,6 +25,7 @@ from actions.kb.formatting import (
 from actions.kb.models import FundingCall
 from actions.kb.repository import RepositoryFactory
 from actions.kb.vocab import PAGE_SIZE
+from common.text import fold
 
 Clock = Callable[[], date]
 Events = list[dict[str, Any]]
@@ -32,6 +34,7 @@ Events = list[dict[str, Any]]
 # A call question of at most this many words that names no call ("ça ferme quand ?", "et la
 # date limite ?") is about the call of the conversation (slot `last_call`).
 MAX_FOLLOW_UP_WORDS = 10
+_ASKS_WHAT_IS_OPEN = re.compile(r"\bouverts?\b|\ben cours\b")
 
 def national_point_url(contacts: list[Any]) -> str:
     return next((c.url for c in contacts if c.url), FRANCE_URL)
@@ -95,6 +98,9 @@ class _FundingAction(DatabaseAction):
         if call is None and len(text.split()) <= MAX_FOLLOW_UP_WORDS and not calls_of_year(text, calls):
             remembered = ctx.slot("last_call")
             call = next((c for c in calls if isinstance(remembered, str) and c.slug == remembered), None)
+            if call is not None and ctx.intent == "ask_open_calls" and _ASKS_WHAT_IS_OPEN.search(fold(text)) \
+                    and not (call.is_open(today) or (call.opens_on and call.opens_on > today)):
+                call = None  # "et là, un appel est ouvert ?" after a closed call: the overview
         if call is not None:
             ctx.say(call_details(call, today), [button("Un appel est-il ouvert ?", "ask_open_calls")])
             return [SlotSet("last_call", call.slug)]
@@ -124,6 +130,8 @@ class ActionOpenCalls(_FundingAction):
             button("Qui contacter en France ?", "ask_contact_point", country="France"),
             button("Financer notre plan d'action", "ask_implementation_funding"),
         ]
+        # The one URBACT call this answer points to, for "ça ouvre quand exactement ?" next
+        focus: Optional[FundingCall] = urbact_open[0] if len(urbact_open) == 1 else None
         if urbact_open:
             lines.append(
                 f"Oui : {plural(len(urbact_open), 'appel URBACT est ouvert', 'appels URBACT sont ouverts')} "
@@ -137,10 +145,11 @@ class ActionOpenCalls(_FundingAction):
             upcoming = await ctx.repo.upcoming_calls(today, kind="urbact")
             lines.append(f"Aucun appel URBACT n'est ouvert aujourd'hui ({fr_date(today)}).")
             if upcoming:
-                nxt = upcoming[0]
+                nxt = focus = upcoming[0]
                 lines.append(f"Le prochain annoncé, « {nxt.name} », ouvre le {fr_date(nxt.opens_on)}.")  # type: ignore[arg-type]
             if last and last[0].closes_on:
                 lines.append(f"Le dernier, « {last[0].name} », a fermé le {fr_date(last[0].closes_on)}.")
+                focus = focus or last[0]
             lines.append(
                 f"Pour ne pas manquer le prochain : {GET_INVOLVED_URL} et le Point URBACT national "
                 f"(ANCT) : {national_point_url(contacts)}"
@@ -150,7 +159,7 @@ class ActionOpenCalls(_FundingAction):
             lines.append("Autres financements ouverts en ce moment :")
             lines += [call_line(c, today) for c in other_open[:3]]
         ctx.say("\n".join(lines), buttons)
-        return []
+        return [SlotSet("last_call", focus.slug if focus else None)]
 
 
 class ActionLastCall(_FundingAction):
@@ -169,6 +178,7 @@ class ActionLastCall(_FundingAction):
         open_now = await ctx.repo.open_calls(today, kind="urbact")
         lines: list[str] = []
         call = last[0] if last else None
+        focus = open_now[0] if len(open_now) == 1 else call
         if call and call.closes_on:
             opened = f", ouvert le {fr_date(call.opens_on)}" if call.opens_on else ""
             lines.append(
@@ -194,7 +204,7 @@ class ActionLastCall(_FundingAction):
                 button("Qui contacter en France ?", "ask_contact_point", country="France"),
             ],
         )
-        return []
+        return [SlotSet("last_call", focus.slug if focus else None)]
 
 
 class ActionImplementationFunding(_FundingAction):

@@ -32,7 +32,10 @@ class IntentOverrideRule(GraphComponent, IntentClassifier):
     """A rule that replaces some generic intents by ``TARGET`` when ``applies`` says so.
 
     Subclasses set ``TARGET``, ``RECORD_KEY`` and ``OVERRIDDEN`` (the intents it may
-    replace, overridable as `overridden` in config.yml) and define ``applies``.
+    replace, overridable as `overridden` in config.yml) and define ``applies``. Any other
+    intent is replaced too when its confidence is below `below` (default: the
+    FallbackClassifier's threshold): a message naming a thing of the knowledge base is
+    better answered about that thing than with a request to rephrase.
     """
 
     TARGET: ClassVar[str]
@@ -41,7 +44,7 @@ class IntentOverrideRule(GraphComponent, IntentClassifier):
 
     @classmethod
     def get_default_config(cls) -> Dict[Text, Any]:
-        return {"overridden": list(cls.OVERRIDDEN), "confidence": 0.8}
+        return {"overridden": list(cls.OVERRIDDEN), "confidence": 0.8, "below": 0.45}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.config = {**self.get_default_config(), **config}
@@ -56,7 +59,10 @@ class IntentOverrideRule(GraphComponent, IntentClassifier):
 
     def process(self, messages: List[Message]) -> List[Message]:
         overridden = set(self.config["overridden"])
+        below = float(self.config["below"])
         for message in messages:
-            if (message.get(INTENT) or {}).get("name") in overridden and self.applies(message):
+            intent = message.get(INTENT) or {}
+            unsure = float(intent.get("confidence") or 0.0) < below and intent.get("name") != self.TARGET
+            if (intent.get("name") in overridden or unsure) and self.applies(message):
                 override_intent(message, self.TARGET, float(self.config["confidence"]), self.RECORD_KEY)
         return messages

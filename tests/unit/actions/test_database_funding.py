@@ -144,3 +144,18 @@ async def test_a_remembered_call_that_is_not_in_the_base_is_ignored(repositories
     result = await ask(ActionLastCall(repositories, clock=fixed_clock(TODAY)), "ask_last_call",
                        slots={"last_call": "x' OR 1=1 --"}, text="ca ferme quand ?")
     assert "Le dernier appel URBACT clos" in result.text
+
+
+async def test_the_call_an_overview_points_to_is_remembered_for_a_follow_up(repositories, ask):  # type: ignore[no-untyped-def]
+    clock = fixed_clock(TODAY)  # nothing open nor announced: the overview names the last call
+    overview = await ask(ActionOpenCalls(repositories, clock=clock), "ask_open_calls",
+                         text="c'est qd le prochain apel ? on a loupe le dernier")
+    assert overview.slots["last_call"] == "urbact4-action-networks-2026"
+    follow_up = await ask(ActionOpenCalls(repositories, clock=clock), "ask_open_calls",
+                          slots=overview.slots, text="ca ouvre quand exactement ?")
+    assert "ouverture le 17 mars 2026" in follow_up.text
+    again = await ask(ActionOpenCalls(repositories, clock=clock), "ask_open_calls",
+                      slots=overview.slots, text="et la un appel est ouvert ?")
+    assert again.text.startswith("Aucun appel URBACT n'est ouvert aujourd'hui")  # the overview, not the closed call
+    upcoming = await ask(ActionOpenCalls(repositories, clock=fixed_clock(date(2026, 3, 1))), "ask_open_calls")
+    assert upcoming.slots["last_call"] == "urbact4-action-networks-2026"

@@ -8,10 +8,11 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.nlu.named_country import NamedCountryIntent
 
 
-def understood(text: str, intent: str, span: str, extractor: str = "KnowledgeBaseEntityExtractor") -> str:
+def understood(text: str, intent: str, span: str, extractor: str = "KnowledgeBaseEntityExtractor",
+               confidence: float = 0.75) -> str:
     start = text.index(span)
     country = {"entity": "country", "value": "Danemark", "start": start, "end": start + len(span), "extractor": extractor}
-    ranking = [{"name": intent, "confidence": 0.75}]
+    ranking = [{"name": intent, "confidence": confidence}]
     message = Message({TEXT: text, INTENT: ranking[0], INTENT_RANKING_KEY: ranking, ENTITIES: [country]})
     return str(NamedCountryIntent({}).process([message])[0].get(INTENT)["name"])
 
@@ -35,3 +36,10 @@ def test_eligibility_or_a_guessed_country_is_left_alone() -> None:
 def test_one_town_of_a_country_in_a_myth_stays_the_myth() -> None:
     text = "meme avec une ville danoise comme aarhus ? on n'a rien a voir"
     assert understood(text, "myth_useless_exchange", "danoise") == "myth_useless_exchange"
+
+
+def test_an_unsure_intent_gives_way_to_the_search_rather_than_a_request_to_rephrase() -> None:
+    text = "villes danoises dans urbact ? une liste svp"
+    assert understood(text, "ask_countries", "danoises", confidence=0.27) == "search_networks"
+    assert understood(text, "ask_countries", "danoises", confidence=0.75) == "ask_countries"
+    assert understood("on ne connait aucune ville danoise", "ask_countries", "danoise", confidence=0.2) == "ask_countries"
