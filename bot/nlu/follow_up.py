@@ -18,8 +18,9 @@ A "who" follow-up after a question about the local group ("qui doit en faire par
 "qui le pilote ?") reads like a question about a network's partners or lead; when no
 network is named nor was ever discussed, it is about the group (`group_follow_ups`).
 
-A short question right after an answer about one funding call ("et combien max par projet ?",
-"combien de réseaux ont été retenus ?", "ça ouvre quand exactement ?") is about that call,
+A short question on a call's dates, amounts, eligibility or numbers right after an answer
+about one funding call ("et combien max par projet ?", "combien de réseaux ont été
+retenus ?", "ça ouvre quand exactement ?") is about that call,
 whatever general topic the classifier reads in it (`call_follow_ups`: the call intents
 answer from the call of the conversation, slot `last_call`). A short question about dates
 ("il se termine quand ?", "ça se passait quand ?") while a network is in focus is about that
@@ -58,6 +59,11 @@ _WORDS = re.compile(r"\w+")
 CALL_INTENTS = frozenset({"ask_open_calls", "ask_last_call"})
 NETWORK_FOCUS_INTENTS = NETWORK_INTENTS | {"ask_city_networks", "search_networks", "inform"}
 # "quand", "en quelle année", "jusqu'à", "les dates", "se termine", "ça commence"... (folded)
+# What a question about one call asks: its dates, amounts, who may apply, its numbers (folded)
+_CALL_FACET = re.compile(
+    r"\b(quand|qd|dates?|delais?|ouvr\w*|ferm\w*|clotur\w*|limite|combien|budget|montant|max\w*|euros?"
+    r"|eligib\w*|profil|candidat\w*|postuler|qui peut|pour qui|periode|duree|jusqu|retenu\w*|selectionn\w*)\b"
+)
 _TIME_QUESTION = re.compile(
     r"\b(quand|qd|annees?|dates?|periode|jusqu|termine\w*|fini\w*|commence\w*|demarre\w*|debute\w*)\b"
 )
@@ -91,7 +97,7 @@ class FollowUpContext(GraphComponent, IntentClassifier):
                 # the general topics a short question after a call answer is read as
                 "call_follow_ups": ["ask_funding_programme", "ask_history", "ask_network_duration",
                                     "ask_network_types", "ask_how_to_join", "ask_what_is_urbact",
-                                    "ask_benefits", "ask_open_calls", "ask_last_call", "nlu_fallback",
+                                    "ask_benefits", "nlu_fallback",
                                     "out_of_scope", "myth_time", "myth_complexity"],
                 "network_time_follow_ups": ["ask_history", "ask_network_duration", "ask_open_calls",
                                             "ask_last_call", "nlu_fallback", "out_of_scope", "myth_time"]}
@@ -133,7 +139,7 @@ class FollowUpContext(GraphComponent, IntentClassifier):
         best = ranking[0].get("name")
         if "network" in entities or "city" in entities or "country" in entities:
             return None
-        if (previous in CALL_INTENTS and call_known and best != previous
+        if (previous in CALL_INTENTS and call_known and best != previous and _CALL_FACET.search(folded)
                 and best in (self.config.get("call_follow_ups") or ())):
             return previous
         if (previous in NETWORK_FOCUS_INTENTS and network_known and _TIME_QUESTION.search(folded)
