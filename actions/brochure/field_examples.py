@@ -9,6 +9,7 @@ networks of that city in the knowledge base.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, Final, List, Optional, Text
 
 from rapidfuzz import fuzz
@@ -17,7 +18,7 @@ from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from common.text import normalise_name
+from common.text import fold, normalise_name
 
 # Normalised alias (see common.text.normalise_name) -> key of the `utter_example_<key>` response.
 CITY_KEYS: Final[Dict[str, str]] = {
@@ -47,6 +48,11 @@ CITY_KEYS: Final[Dict[str, str]] = {
 # they are the whole entity value ("94", but not "94 villes"; "Eurométropole", but not
 # "Eurométropole de Metz").
 EXACT_ONLY: Final[frozenset[str]] = frozenset({"94", "eurometropole"})
+
+# "ils", "leur groupe", "chez eux": a follow-up about the place of the conversation (folded;
+# the NLU's FollowUpContext keeps such a follow-up on the example).
+POINTS_BACK: Final = re.compile(r"\b(ils|elles|leur|leurs|eux|la ville|cette ville|ce departement|la bas)\b")
+MAX_SLOT_CHARS: Final[int] = 100
 
 RESPONSE_PREFIX: Final[str] = "utter_example_"
 MENU_RESPONSE: Final[str] = "utter_example_menu"
@@ -127,7 +133,12 @@ class ActionFieldExample(Action):
                 elif key not in keys:
                     keys.append(key)
         else:
-            key = find_city_in_text(tracker.latest_message.get("text") or "")
+            text = tracker.latest_message.get("text") or ""
+            key = find_city_in_text(text)
+            if key is None and POINTS_BACK.search(fold(text)):
+                # "et leur groupe local, ça s'est bien passé ?": the place of the conversation
+                slot = tracker.get_slot("city")
+                key = resolve_city(slot) if isinstance(slot, str) and len(slot) <= MAX_SLOT_CHARS else None
             if key is not None:
                 keys.append(key)
 

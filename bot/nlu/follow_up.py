@@ -27,6 +27,10 @@ answer from the call of the conversation, slot `last_call`). A short question ab
 network's dates, not the history of URBACT nor the usual length of a network
 (`network_time_follow_ups`).
 
+A follow-up pointing back at the place of a field example ("et leur groupe local, ça s'est
+bien passé ?", "ils ont fait quoi pour la suite ?") stays on that example, which tells it
+(`example_follow_ups`: the topics such a question reads as).
+
 Runs after the IntentRescue and before the FallbackClassifier. Without a tracker (the
 /model/parse endpoint, `rasa test nlu`) it does nothing. What happened is recorded in the
 parse data under `follow_up`.
@@ -64,6 +68,9 @@ _CALL_FACET = re.compile(
     r"\b(quand|qd|dates?|delais?|ouvr\w*|ferm\w*|clotur\w*|limite|combien|budget|montant|max\w*|euros?"
     r"|eligib\w*|profil|candidat\w*|postuler|qui peut|pour qui|periode|duree|jusqu|retenu\w*|selectionn\w*)\b"
 )
+EXAMPLE_INTENT = "ask_field_example"
+# "ils", "leur groupe", "chez eux", "cette ville": the place just talked about (folded)
+POINTS_BACK = re.compile(r"\b(ils|elles|leur|leurs|eux|la ville|cette ville|ce departement|la bas)\b")
 _TIME_QUESTION = re.compile(
     r"\b(quand|qd|annees?|dates?|periode|jusqu|termine\w*|fini\w*|commence\w*|demarre\w*|debute\w*)\b"
 )
@@ -99,6 +106,9 @@ class FollowUpContext(GraphComponent, IntentClassifier):
                                     "ask_network_types", "ask_how_to_join", "ask_what_is_urbact",
                                     "ask_benefits", "nlu_fallback",
                                     "out_of_scope", "myth_time", "myth_complexity"],
+                "example_follow_ups": ["ulg_what", "ulg_keep_alive", "ulg_mobilise", "ulg_elected_officials",
+                                       "ask_city_networks", "ask_network_details", "ask_action_plan",
+                                       "benefit_existing_projects", "inform", "nlu_fallback"],
                 "network_time_follow_ups": ["ask_history", "ask_network_duration", "ask_open_calls",
                                             "ask_last_call", "nlu_fallback", "out_of_scope", "myth_time"]}
 
@@ -142,6 +152,9 @@ class FollowUpContext(GraphComponent, IntentClassifier):
         if (previous in CALL_INTENTS and call_known and best != previous and _CALL_FACET.search(folded)
                 and best in (self.config.get("call_follow_ups") or ())):
             return previous
+        if (previous == EXAMPLE_INTENT and POINTS_BACK.search(folded)
+                and best in (self.config.get("example_follow_ups") or ())):
+            return EXAMPLE_INTENT
         if (previous in NETWORK_FOCUS_INTENTS and network_known and _TIME_QUESTION.search(folded)
                 and best in (self.config.get("network_time_follow_ups") or ())):
             return "ask_network_details"

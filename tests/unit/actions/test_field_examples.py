@@ -187,3 +187,16 @@ def test_domain_has_one_response_per_city_and_a_complete_menu(domain: Dict[str, 
         city = json.loads(payload[len("/ask_field_example") :])["city"]
         menu_keys.add(resolve_city(city))
     assert menu_keys == ALL_KEYS
+
+
+def test_a_follow_up_pointing_back_tells_the_example_of_the_place_of_the_conversation() -> None:
+    def ask(text: str, slot: Any) -> List[Optional[str]]:
+        tracker = build_tracker("ask_field_example", text=text, slots={"city": slot})
+        return responses(asyncio.run(run_action_once(ActionFieldExample(), tracker)).messages)
+
+    assert ask("et leur groupe local, ca s'est bien passe ?", "Romans-sur-Isère") == ["utter_example_romans_sur_isere"]
+    assert ask("ils ont fait quoi pour la suite ?", "Val-de-Marne") == ["utter_example_val_de_marne"]
+    # without a word pointing back, or with a place the brochure does not tell: the menu
+    assert ask("vous avez un exemple de terrain ?", "Nantes") == [MENU_RESPONSE]
+    assert ask("et leur groupe local ?", "Grenoble") == [MENU_RESPONSE]
+    assert ask("et leur groupe local ?", "x" * 500) == [MENU_RESPONSE]

@@ -163,3 +163,10 @@ def test_a_date_question_about_the_network_in_focus_asks_its_details() -> None:
     # not a date question, or no network in focus: unchanged
     assert understood_in("ca dure combien de temps ?", [("ask_network_duration", 0.9)], tracker) == "ask_network_duration"
     assert understood_in("il se termine quand", [("ask_history", 0.89)], tracker_with("ask_city_networks")) == "ask_history"
+
+
+def test_a_follow_up_pointing_back_at_a_field_example_stays_on_it() -> None:
+    tracker = tracker_with("ask_field_example")
+    assert understood_in("et leur groupe local, ca s'est bien passe ?", [("ulg_what", 0.84)], tracker) == "ask_field_example"
+    assert understood_in("ils ont fait quoi pour la suite ?", [("ask_city_networks", 0.55)], tracker) == "ask_field_example"
+    assert understood_in("comment on monte un groupe local ?", [("ulg_what", 0.9)], tracker) == "ulg_what"
