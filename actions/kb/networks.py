@@ -371,6 +371,37 @@ MAX_COMPARED: Final[int] = 60
 MAX_FOLLOW_UP_NAME_WORDS: Final[int] = 4  # "et saint jean de luz ?"
 
 
+MAX_THEMES: Final[int] = 4
+
+
+async def best_theme(ctx: Context, filters: dict[str, Any]) -> str:
+    """The theme to search when the message names several ("la culture numérique des jeunes":
+    culture, digital, youth; "l'espace public pensé pour les femmes": public space, gender
+    equality). The first named, unless the network closest to the person's words among all
+    their networks is not on it: then that network's theme (the narrowest if several)."""
+    assert ctx.norm is not None
+    themes: list[str] = []
+    for value in ctx.entity_values("theme")[:MAX_THEMES * 2]:
+        res = ctx.norm.resolve("theme", value)
+        if res.found and res.value is not None and res.value not in themes:
+            themes.append(str(res.value))
+    first = str(filters["theme"])
+    if len(themes) < 2:
+        return first
+    results = {t: await ctx.repo.search_networks(NetworkQuery(**{**filters, "theme": t})) for t in themes[:MAX_THEMES]}
+    found = {t: r for t, r in results.items() if r}
+    if not found:
+        return first
+    text = str((ctx.tracker.latest_message or {}).get("text") or "")
+    union = {n.slug for r in found.values() for n in r}
+    details = [await ctx.repo.get_network(slug) for slug in sorted(union)[:MAX_COMPARED]]
+    slug = closest(text, [(d.slug, f"{d.name} {d.description}") for d in details if d is not None])
+    holding = [t for t, r in found.items() if slug in {n.slug for n in r}] if slug else []
+    if not holding or first in holding:
+        return first
+    return min(holding, key=lambda t: len(found[t]))
+
+
 async def closest_in_list(ctx: Context, filters: dict[str, Any], results: Sequence[Network]) -> Optional[Network]:
     """For a theme search with several results: the network whose name and description are
     closest to the person's words, if one clearly is ("une ressourcerie, le réemploi" ->
@@ -573,6 +604,20 @@ _ORDINALS = (
 )
 
 
+# "c'était sur quoi", "ça parlait de quoi", "ça consiste en quoi": the question also asks what
+# the network is about (folded; apostrophes become spaces)
+_ASKS_WHAT_IT_IS = re.compile(
+    r"\b(de quoi|sur quoi|en quoi|c est quoi|c etait quoi|concern\w* quoi|consist\w*|objectifs?|sujet)\b"
+)
+
+
+def asks_what_it_is(ctx: Context) -> bool:
+    """Whether the message also asks what a network is about ("c'était sur quoi, et qui le
+    pilotait ?"): its details answer both, lead and French partners included."""
+    text = (ctx.tracker.latest_message or {}).get("text")
+    return isinstance(text, str) and bool(_ASKS_WHAT_IT_IS.search(fold(text[:500]).replace("'", " ")))
+
+
 def ordinal_in(text: Any) -> Optional[int]:
     """Position pointed at in the last list ("le deuxième", "du premier", "le dernier")."""
     if not isinstance(text, str):
@@ -713,6 +758,8 @@ class ActionSearchNetworks(DatabaseAction):
             # "le reseau refil, sur les batiments vides", "civic estate, un reseau sur les
             # communs avec naples ?": a named network is what the person asks about
             return await show_details(ctx, str(named[1].value))
+        if "theme" in filters:  # "l'espace public pensé pour les femmes, les cours d'école..."
+            filters["theme"] = await best_theme(ctx, filters)
         if not filters:
             last = read_last_query(ctx)
             if last and last["a"] == "search" and last["f"]:  # "il y a deja eu des reseaux la dessus ?"
@@ -759,6 +806,8 @@ class ActionNetworkLead(DatabaseAction):
         if await self._leads_of_last_list(ctx):
             return []
         slug, _ = await resolve_network_or_ask(ctx, "ask_network_lead")
+        if slug and asks_what_it_is(ctx):  # "c'était sur quoi, et qui le pilotait ?"
+            return await show_details(ctx, slug)
         return await show_lead(ctx, slug) if slug else [SlotSet("network", None)]
 
     @staticmethod
@@ -850,6 +899,8 @@ class ActionNetworkPartners(DatabaseAction):
             if last is None:  # "des villes belges ?"
                 return await show_search(ctx, {"country": country[1].value})
         slug, exclude = await resolve_network_or_ask(ctx, "ask_network_partners")
+        if slug and asks_what_it_is(ctx):  # "ça parlait de quoi, et qui était dedans ?"
+            return await show_details(ctx, slug)
         return await show_partners(ctx, slug, 0, exclude) if slug else [SlotSet("network", None)]
 
 
@@ -861,6 +912,10 @@ class ActionCityNetworks(DatabaseAction):
         network = named_only(ctx, "network", "city")
         if network is not None:  # "agri urban c'etait quoi ?": the entity decides
             return await show_details(ctx, network)
+        named = read_entity(ctx, "network") if ctx.has_entity("network") and asks_what_it_is(ctx) else None
+        if named and named[0] == "network" and named[1].found and named[1].value is not None:
+            # "techtown ça concernait quoi, et clermont ferrand y était ?": the details name both
+            return await show_details(ctx, str(named[1].value))
         country = read_entity(ctx, "country") if not ctx.has_entity("city") else None
         if country and country[1].found:  # "quelles villes polonaises ?"
             return await show_search(ctx, country_filter(ctx, country[1].value))

@@ -410,3 +410,26 @@ async def test_towns_of_a_country_after_a_list_narrow_that_list(repositories, as
                          search.slots, text="des villes francaises y etaient ?")
     assert "comptant un partenaire en France" in partners.text and "– avec " in partners.text
     assert "De quel réseau" not in partners.text
+
+
+async def test_a_question_on_what_a_network_is_about_and_who_leads_it_gets_its_details(repositories, ask):  # type: ignore[no-untyped-def]
+    first = await ask(ActionNetworkDetails(repositories), "ask_network_details", [("network", "BioCanteens")])
+    both = await ask(ActionNetworkLead(repositories), "ask_network_lead", [], first.slots,
+                     text="ok, et ca parlait de quoi ce reseau ? et le chef de file c'etait quelle ville")
+    assert both.text.startswith("BioCanteens :") and "Chef de file : Mouans-Sartoux" in both.text
+    lead = await ask(ActionNetworkLead(repositories), "ask_network_lead", [], first.slots, text="qui le pilotait ?")
+    assert lead.text.startswith("Le chef de file de BioCanteens")
+    named = await ask(ActionCityNetworks(repositories), "ask_city_networks",
+                      [("network", "TechTown"), ("city", "Clermont-Ferrand")],
+                      text="le reseau techtown ca concernait quoi, et clermont ferrand y etait vraiment ?")
+    assert named.text.startswith("TechTown :") and "Clermont-Ferrand" in named.text
+
+
+async def test_several_themes_search_the_one_of_the_network_closest_to_the_words(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionSearchNetworks(repositories), "search_networks",
+                       [("country", "France"), ("theme", "culture"), ("theme", "numérique"), ("theme", "jeunes")],
+                       text="une ville francaise a-t-elle bosse sur la culture numerique des jeunes talents ?")
+    assert "Gen-Y City" in result.text and "Nantes" in result.text
+    assert result.slots["theme"] != "Culture, patrimoine et tourisme"
+    alone = await ask(ActionSearchNetworks(repositories), "search_networks", [("theme", "culture")])
+    assert alone.slots["theme"] == "Culture, patrimoine et tourisme"
