@@ -44,6 +44,7 @@ _SYNONYMS = {
 }
 MIN_SCORE = 1.0
 MIN_LEAD = 0.5
+URBACT_BONUS = 1.0  # "l'appel urbact de 2023": URBACT's own calls before the other funders' of that year
 
 
 def words(text: str) -> list[str]:
@@ -87,6 +88,8 @@ def best_call(text: str, calls: Sequence[FundingCall]) -> Optional[FundingCall]:
             score += 1.5 if years & p.years else -1.0
         if ordinal and p.ordinal == int(ordinal.group(1)):
             score += 1.5
+        if "urbact" in said and p.call.kind == "urbact":
+            score += URBACT_BONUS
         scored.append((score, p.call))
     scored.sort(key=lambda item: item[0], reverse=True)
     best = scored[0]

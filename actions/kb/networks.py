@@ -368,6 +368,7 @@ async def show_search(ctx: Context, filters: dict[str, Any], offset: int = 0, re
 
 
 MAX_COMPARED: Final[int] = 60
+FEW_PARTNERS: Final[int] = 4  # a lead answer names the other partners up to this many
 MAX_FOLLOW_UP_NAME_WORDS: Final[int] = 4  # "et saint jean de luz ?"
 
 
@@ -470,7 +471,10 @@ async def show_lead(ctx: Context, slug: str) -> Events:
         return []
     if n.lead:
         text = f"Le chef de file {de(n.name)} est {city_label(n.lead)}."
-        if n.partners:
+        if n.partners and len(n.partners) <= FEW_PARTNERS:  # "qui est dedans ?" is often the same question
+            others = "Son autre partenaire" if len(n.partners) == 1 else "Ses autres partenaires"
+            text += f" {others} dans ma base : {fr_join([city_label(m.city) for m in n.partners])}."
+        elif n.partners:
             text += f" Le réseau compte {plural(len(n.partners), 'autre partenaire', 'autres partenaires')}."
     else:
         text = (
@@ -545,6 +549,8 @@ def _partners_in(ctx: Context, n: Network, country: str, exclude: Optional[str])
         text = f"Dans {n.name}, ma base compte {plural(len(members), 'partenaire')} en {where} : {fr_join(names)}."
     else:
         text = f"Ma base ne compte aucun partenaire {de(n.name)} en {where} (elle n'est pas exhaustive)."
+    if n.lead and not any(m.role == "lead" for m in members):  # "qui le pilotait et y avait-il des Français ?"
+        text += f" Son chef de file : {city_label(n.lead)}."
     ctx.say(text, [button("Voir tous les partenaires", "ask_network_partners", network=n.name)])
     return query_events(ctx, {"a": "partners", "n": n.slug, "o": 0}, network=n.name)
 

@@ -4,7 +4,9 @@ Said with context ("on a un jumelage près de Vienne, des villes autrichiennes d
 "des villes danoises ? on a un partenariat scolaire avec le Danemark"), such questions read,
 word by word, like the contacts myth ("I know no foreign city"), whose answer does not name
 a single town. When the message asks a question about towns of a country of the knowledge
-base ("villes", "communes" or "partenaires" just before the country's adjective) and
+base ("villes", "communes" or "partenaires" just before the country's adjective) or about
+the country taking part ("le monténégro est-il dans un réseau ?", "y a-t-il malte dans
+urbact ?") and
 the intent is one of `overridden`, the intent becomes `search_networks`, whose action lists
 the networks with partners there and names them.
 
@@ -27,6 +29,12 @@ from common.text import fold
 SEARCH = "search_networks"
 # Plural only: "une ville lettone genre riga ?" is context for a myth, not a search.
 _TOWNS_BEFORE = re.compile(r"\b(villes|communes|collectivites|partenaires|municipalites)\s+$")
+# The country itself in a question on taking part: "le montenegro est-il dans un réseau
+# urbact ?", "y a-t-il malte dans urbact ?", "la slovenie participe a urbact ?" (folded).
+_THERE_BEFORE = re.compile(r"\b(y a t il|ya t il|y a t'il|il y a)\s+(de |du |des |la |le |l |les )?$")
+_TAKES_PART_AFTER = re.compile(
+    r"^\s*(est ?il|est ?elle|a t il|a t elle|participe\w*|fait partie|fait il partie|est dans|est present\w*)\b"
+)
 
 
 def asks_about_towns_of_a_country(message: Message) -> bool:
@@ -34,9 +42,13 @@ def asks_about_towns_of_a_country(message: Message) -> bool:
     if "?" not in text:
         return False
     for entity in message.get(ENTITIES) or []:
-        if (isinstance(entity, dict) and entity.get("entity") == "country"
-                and entity.get("extractor") == KnowledgeBaseEntityExtractor.__name__
-                and _TOWNS_BEFORE.search(fold(text[max(0, int(entity.get("start", 0)) - 40):int(entity.get("start", 0))]))):
+        if not (isinstance(entity, dict) and entity.get("entity") == "country"
+                and entity.get("extractor") == KnowledgeBaseEntityExtractor.__name__):
+            continue
+        start, end = int(entity.get("start", 0)), int(entity.get("end", 0))
+        before = fold(text[max(0, start - 40):start]).replace("-", " ")
+        after = fold(text[end:end + 40]).replace("-", " ")
+        if _TOWNS_BEFORE.search(before) or _THERE_BEFORE.search(before) or _TAKES_PART_AFTER.search(after):
             return True
     return False
 

@@ -43,3 +43,13 @@ def test_an_unsure_intent_gives_way_to_the_search_rather_than_a_request_to_rephr
     assert understood(text, "ask_countries", "danoises", confidence=0.27) == "search_networks"
     assert understood(text, "ask_countries", "danoises", confidence=0.75) == "ask_countries"
     assert understood("on ne connait aucune ville danoise", "ask_countries", "danoise", confidence=0.2) == "ask_countries"
+
+
+def test_a_question_on_whether_a_country_takes_part_is_a_search() -> None:
+    text = "le danemark est il dans un reseau urbact ? une asso de la commune a des contacts la bas"
+    assert understood(text, "myth_contacts", "danemark") == "search_networks"
+    assert understood("y a t il le danemark dans urbact ? un elu y a de la famille", "myth_contacts", "danemark") \
+        == "search_networks"
+    assert understood("le danemark participe a urbact ?", "out_of_scope", "danemark") == "search_networks"
+    # a statement, or a country that is only context, stays what it was
+    assert understood("le danemark est loin, on ne connait personne la bas", "myth_contacts", "danemark") == "myth_contacts"
