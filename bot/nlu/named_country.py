@@ -28,12 +28,15 @@ from common.text import fold
 
 SEARCH = "search_networks"
 # Plural only: "une ville lettone genre riga ?" is context for a myth, not a search.
-_TOWNS_BEFORE = re.compile(r"\b(villes|communes|collectivites|partenaires|municipalites)\s+$")
+_TOWNS_BEFORE = re.compile(
+    r"\b(villes|communes|collectivites|partenaires|municipalites|membres)\s+((de|d|du|des|en|au|aux)\s+)?$"
+)
 # The country itself in a question on taking part: "le montenegro est-il dans un réseau
 # urbact ?", "y a-t-il malte dans urbact ?", "la slovenie participe a urbact ?" (folded).
 _THERE_BEFORE = re.compile(r"\b(y a t il|ya t il|y a t'il|il y a)\s+(de |du |des |la |le |l |les )?$")
 _TAKES_PART_AFTER = re.compile(
-    r"^\s*(est ?il|est ?elle|a t il|a t elle|participe\w*|fait partie|fait il partie|est dans|est present\w*)\b"
+    r"^\s*(est ?il|est ?elle|a t il|a t elle|participe\w*|fait partie|fait il partie|est dans|est present\w*"
+    r"|a combien|compte\w*|a des villes)\b"
 )
 
 
@@ -46,8 +49,8 @@ def asks_about_towns_of_a_country(message: Message) -> bool:
                 and entity.get("extractor") == KnowledgeBaseEntityExtractor.__name__):
             continue
         start, end = int(entity.get("start", 0)), int(entity.get("end", 0))
-        before = fold(text[max(0, start - 40):start]).replace("-", " ")
-        after = fold(text[end:end + 40]).replace("-", " ")
+        before = re.sub(r"[-'’]", " ", fold(text[max(0, start - 40):start]))
+        after = re.sub(r"[-'’]", " ", fold(text[end:end + 40]))
         if _TOWNS_BEFORE.search(before) or _THERE_BEFORE.search(before) or _TAKES_PART_AFTER.search(after):
             return True
     return False

@@ -53,3 +53,9 @@ def test_a_question_on_whether_a_country_takes_part_is_a_search() -> None:
     assert understood("le danemark participe a urbact ?", "out_of_scope", "danemark") == "search_networks"
     # a statement, or a country that is only context, stays what it was
     assert understood("le danemark est loin, on ne connait personne la bas", "myth_contacts", "danemark") == "myth_contacts"
+
+
+def test_towns_of_a_country_said_with_a_preposition() -> None:
+    assert understood("quelles villes d'autriche sont dans urbact ?", "myth_contacts", "autriche") == "search_networks"
+    assert understood("des communes du danemark dans urbact ?", "help", "danemark") == "search_networks"
+    assert understood("le danemark a combien de villes dans urbact ?", "out_of_scope", "danemark") == "search_networks"
