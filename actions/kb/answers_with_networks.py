@@ -11,10 +11,13 @@ Without a known country or theme, only the fixed answer is given.
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Final
 
 from actions.kb.action import Context, DatabaseAction
+from actions.kb.formatting import NETWORKS_URL, country_name
 from actions.kb.networks import read_entity, show_search
+from common.text import fold
 
 Events = list[dict[str, Any]]
 
@@ -31,12 +34,30 @@ class _AnswerThenNetworks(DatabaseAction):
         return []
 
 
+# "quels pays sont les plus actifs ?", "combien de pays participent ?" (folded)
+_ASKS_WHICH_COUNTRIES_MOST = re.compile(
+    r"\b(le plus|les plus|plus actifs?|plus present\w*|plus represente\w*|combien de pays|classement)\b"
+)
+TOP_COUNTRIES: Final[int] = 6
+
+
 class ActionCountries(_AnswerThenNetworks):
     response = "utter_ask_countries"
     entity = "country"
 
     def name(self) -> str:
         return "action_countries"
+
+    async def answer(self, ctx: Context) -> Events:
+        events = await super().answer(ctx)
+        text = str((ctx.tracker.latest_message or {}).get("text") or "")[:500]
+        if not ctx.has_entity("country") and _ASKS_WHICH_COUNTRIES_MOST.search(fold(text)):
+            top = await ctx.repo.countries_by_towns(TOP_COUNTRIES)
+            if top:
+                ranked = ", ".join(f"{country_name(code)} ({count})" for code, count in top)
+                ctx.say(f"Dans ma base, les pays qui comptent le plus de villes partenaires : {ranked}. "
+                        f"Ma base n'est pas exhaustive ; la liste officielle des réseaux : {NETWORKS_URL}")
+        return events
 
 
 class ActionLocalStrategy(_AnswerThenNetworks):

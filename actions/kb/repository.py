@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, AsyncContextManager, Awaitable, Callable, Optional, Sequence, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -152,6 +152,21 @@ class SqlRepository:
             return found
 
         return await self._run("cities_in_country", run())
+
+    async def countries_by_towns(self, limit: int) -> list[tuple[str, int]]:
+        """(ISO code, number of towns taking part in at least one network), most towns first."""
+        stmt = (
+            select(City.country_code, func.count(func.distinct(City.id)))
+            .join(Membership, Membership.city_id == City.id)
+            .group_by(City.country_code)
+            .order_by(func.count(func.distinct(City.id)).desc(), City.country_code)
+            .limit(limit)
+        )
+
+        async def run() -> list[tuple[str, int]]:
+            return [(str(code), int(count)) for code, count in (await self._session.execute(stmt)).all()]
+
+        return await self._run("countries_by_towns", run())
 
     async def get_network(self, slug: str) -> Optional[Network]:
         """One network with its lead, themes and members (``members``: lead first)."""

@@ -64,6 +64,8 @@ class NamedCountryIntent(IntentOverrideRule):
     RECORD_KEY = "named_country"
     OVERRIDDEN = (
         "myth_contacts", "myth_useless_exchange", "ask_what_is_urbact", "out_of_scope", "help",
+        # topics that never depend on a country: "combien de villes allemandes dans urbact ?"
+        "ask_network_types", "ask_history", "ask_network_duration", "ask_funding_programme",
     )
 
     def applies(self, message: Message) -> bool:

@@ -433,3 +433,16 @@ async def test_several_themes_search_the_one_of_the_network_closest_to_the_words
     assert result.slots["theme"] != "Culture, patrimoine et tourisme"
     alone = await ask(ActionSearchNetworks(repositories), "search_networks", [("theme", "culture")])
     assert alone.slots["theme"] == "Culture, patrimoine et tourisme"
+
+
+async def test_which_countries_take_part_most(repositories, ask):  # type: ignore[no-untyped-def]
+    from actions.kb.answers_with_networks import ActionCountries
+
+    result = await ask(ActionCountries(repositories), "ask_countries", [],
+                       text="quels pays europeens sont les plus actifs dans urbact ?")
+    assert "utter_ask_countries" in result.responses
+    line = next(line for line in result.text.split("\n") if line.startswith("Dans ma base, les pays"))
+    counts = [int(n) for n in re.findall(r"\((\d+)\)", line)]
+    assert len(counts) == 6 and counts == sorted(counts, reverse=True) and counts[0] > 10
+    plain = await ask(ActionCountries(repositories), "ask_countries", [], text="quels pays peuvent participer ?")
+    assert "les pays qui comptent le plus" not in plain.text
