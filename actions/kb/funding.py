@@ -224,9 +224,9 @@ class ActionImplementationFunding(_FundingAction):
             key=lambda c: (not c.is_open(today), -(c.closes_on.toordinal() if c.closes_on else 0)),
         )
         lines = [
-            "URBACT finance l'échange entre villes (rencontres, expertise, préparation du plan), "
-            "pas la réalisation de votre plan d'action : il faut mobiliser d'autres fonds, "
-            "et le plan aide justement à les cibler. Seule nuance : les nouveaux réseaux d'action "
+            "URBACT ne finance pas la mise en œuvre de votre plan d'action (travaux, investissements) : "
+            "il finance les échanges du réseau (rencontres, expertise, préparation du plan). Le plan "
+            "vous aide justement à cibler d'autres fonds. Seule nuance : les nouveaux réseaux d'action "
             "URBACT (appel de 2026) donnent à chaque ville un budget pour tester des actions locales.",
         ]
         if picks:

@@ -61,7 +61,7 @@ async def test_implementation_funding_explains_and_lists_other_funds(repositorie
     result = await ask(
         ActionImplementationFunding(repositories, clock=fixed_clock(TODAY)), "ask_implementation_funding"
     )
-    assert "pas la réalisation de votre plan d'action" in result.text
+    assert "ne finance pas la mise en œuvre de votre plan d'action" in result.text
     for expected in ("Initiative urbaine européenne", "Interreg Europe", "FAMI", "Action Cœur de Ville",
                      "https://www.urban-initiative.eu/", "https://www.interregeurope.eu/"):
         assert expected in result.text
