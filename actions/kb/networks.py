@@ -394,9 +394,9 @@ async def best_theme(ctx: Context, filters: dict[str, Any]) -> str:
     if not found:
         return first
     text = str((ctx.tracker.latest_message or {}).get("text") or "")
-    union = {n.slug for r in found.values() for n in r}
-    details = [await ctx.repo.get_network(slug) for slug in sorted(union)[:MAX_COMPARED]]
-    slug = closest(text, [(d.slug, f"{d.name} {d.description}") for d in details if d is not None])
+    union = {n.slug: n for r in found.values() for n in r}  # search results carry name and description
+    compared = [union[slug] for slug in sorted(union)[:MAX_COMPARED]]
+    slug = closest(text, [(n.slug, f"{n.name} {n.description}") for n in compared])
     holding = [t for t, r in found.items() if slug in {n.slug for n in r}] if slug else []
     if not holding or first in holding:
         return first
@@ -411,8 +411,7 @@ async def closest_in_list(ctx: Context, filters: dict[str, Any], results: Sequen
     text = str((ctx.tracker.latest_message or {}).get("text") or "")
     if "theme" not in filters or len(results) < 2 or not text or text.startswith("/"):
         return None
-    details = [await ctx.repo.get_network(n.slug) for n in results[:MAX_COMPARED]]
-    slug = closest(text, [(d.slug, f"{d.name} {d.description}") for d in details if d is not None])
+    slug = closest(text, [(n.slug, f"{n.name} {n.description}") for n in results[:MAX_COMPARED]])
     return next((n for n in results if n.slug == slug), None)
 
 
