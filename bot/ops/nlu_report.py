@@ -63,7 +63,7 @@ def markdown(report: Dict[str, Any]) -> str:
              "| test set | examples | intent accuracy | intent macro-F1 | entity macro-F1 (CRF) | entity macro-F1 (knowledge-base names) |",
              "| --- | --- | --- | --- | --- | --- |"]
     for name, scores in report["sets"].items():
-        crf = scores.get("entity_macro_f1 (CRFEntityExtractor)", "—")
+        crf = next((v for k, v in scores.items() if k.endswith("CRFEntityExtractor)")), "—")  # ours: StoredCRF...
         names = scores.get("entity_macro_f1 (KnowledgeBaseEntityExtractor)", "—")
         lines.append(f"| {name} | {scores.get('examples', '—')} | {scores['intent_accuracy']} | {scores['intent_macro_f1']} | {crf} | {names} |")
     for name, scores in report["sets"].items():
