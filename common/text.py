@@ -32,3 +32,10 @@ def normalise_name(text: str) -> str:
     """
     folded = _ELISION.sub("", fold(text))
     return _SEPARATORS.sub(" ", folded).strip()
+
+
+# "ils", "leur groupe", "chez eux", "cette ville": a follow-up about the place just talked
+# about (matched on folded text). The NLU keeps such a follow-up on a field example
+# (bot/nlu/follow_up.py) and the field example action then reads the place of the
+# conversation (actions/brochure/field_examples.py).
+POINTS_BACK = re.compile(r"\b(ils|elles|leur|leurs|eux|la ville|cette ville|ce departement|la bas)\b")

@@ -9,7 +9,6 @@ networks of that city in the knowledge base.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Dict, Final, List, Optional, Text
 
 from rapidfuzz import fuzz
@@ -18,7 +17,7 @@ from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from common.text import fold, normalise_name
+from common.text import POINTS_BACK, fold, normalise_name
 
 # Normalised alias (see common.text.normalise_name) -> key of the `utter_example_<key>` response.
 CITY_KEYS: Final[Dict[str, str]] = {
@@ -49,9 +48,6 @@ CITY_KEYS: Final[Dict[str, str]] = {
 # "Eurométropole de Metz").
 EXACT_ONLY: Final[frozenset[str]] = frozenset({"94", "eurometropole"})
 
-# "ils", "leur groupe", "chez eux": a follow-up about the place of the conversation (folded;
-# the NLU's FollowUpContext keeps such a follow-up on the example).
-POINTS_BACK: Final = re.compile(r"\b(ils|elles|leur|leurs|eux|la ville|cette ville|ce departement|la bas)\b")
 MAX_SLOT_CHARS: Final[int] = 100
 
 RESPONSE_PREFIX: Final[str] = "utter_example_"

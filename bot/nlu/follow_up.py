@@ -50,7 +50,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from common.text import fold
+from common.text import POINTS_BACK, fold
 
 # Intents that are not a topic to follow, and that a follow-up question rarely is.
 NETWORK_INTENTS = frozenset({"ask_network_partners", "ask_network_lead", "ask_network_details"})
@@ -62,15 +62,13 @@ GENERIC = frozenset({
 _WORDS = re.compile(r"\w+")
 CALL_INTENTS = frozenset({"ask_open_calls", "ask_last_call"})
 NETWORK_FOCUS_INTENTS = NETWORK_INTENTS | {"ask_city_networks", "search_networks", "inform"}
-# "quand", "en quelle année", "jusqu'à", "les dates", "se termine", "ça commence"... (folded)
+EXAMPLE_INTENT = "ask_field_example"
 # What a question about one call asks: its dates, amounts, who may apply, its numbers (folded)
 _CALL_FACET = re.compile(
     r"\b(quand|qd|dates?|delais?|ouvr\w*|ferm\w*|clotur\w*|limite|combien|budget|montant|max\w*|euros?"
     r"|eligib\w*|profil|candidat\w*|postuler|qui peut|pour qui|periode|duree|jusqu|retenu\w*|selectionn\w*)\b"
 )
-EXAMPLE_INTENT = "ask_field_example"
-# "ils", "leur groupe", "chez eux", "cette ville": the place just talked about (folded)
-POINTS_BACK = re.compile(r"\b(ils|elles|leur|leurs|eux|la ville|cette ville|ce departement|la bas)\b")
+# "quand", "en quelle année", "jusqu'à", "les dates", "se termine", "ça commence"... (folded)
 _TIME_QUESTION = re.compile(
     r"\b(quand|qd|annees?|dates?|periode|jusqu|termine\w*|fini\w*|commence\w*|demarre\w*|debute\w*)\b"
 )
