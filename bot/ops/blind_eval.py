@@ -13,7 +13,8 @@ Results in results/eval/:
 - misses-working.md, misses-working2.md, ..., misses-working4.md: every missed turn of the readable sets, with
   the reply and what the NLU understood (intent, confidence, the answer search's candidates).
 The frozen set (tests/blind/frozen.yml) and the fresh sets (fresh.yml, written on 2026-11-29,
-and fresh2.yml, written on 2026-11-30 beside working2.yml) are reported as numbers only:
+fresh2.yml, written on 2026-11-30 beside working2.yml, and fresh3.yml, written at the end of
+the fifth round) are reported as numbers only:
 nobody reads their messages or misses while tuning, and none of them enters the training data.
 """
 
@@ -42,6 +43,7 @@ SETS = {
     "fresh2": ROOT / "tests/blind/fresh2.yml",
     "working3": ROOT / "tests/blind/working3.yml",
     "working4": ROOT / "tests/blind/working4.yml",
+    "fresh3": ROOT / "tests/blind/fresh3.yml",
 }
 # The sets whose misses the developers may read; the others are reported as numbers only.
 READABLE = ("working", "working2", "working3", "working4")
