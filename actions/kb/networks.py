@@ -562,10 +562,17 @@ async def show_city(ctx: Context, slug: str, offset: int = 0) -> Events:
     query = {"a": "city", "c": c.slug, "o": 0}
     related = (await ctx.repo.cities(c.see_also))[:2]
     see_also = [button(f"Voir aussi : {o.name}", "ask_city_networks", city=o.name) for o in related]
+    # "clermont ?": the town and its metropolis are two partners; name the other's networks too
+    see_also_lines = [
+        f"Voir aussi {o.name} : {fr_join([m.network.name for m in o.participations[:3]])}"
+        + (" …" if len(o.participations) > 3 else "") + "."
+        for o in related if o.participations
+    ] if offset == 0 else []
     if not c.participations:
         text = f"Je n'ai encore aucun réseau renseigné pour {city_label(c)}."
         if c.note:
             text += f"\n{c.note}"
+        text += "".join(f"\n{line}" for line in see_also_lines)
         text += f"\nLa liste officielle des réseaux : {NETWORKS_URL}"
         ctx.say(text, see_also or None)
         return query_events(ctx, query, city=c.name, network=None)
@@ -583,6 +590,7 @@ async def show_city(ctx: Context, slug: str, offset: int = 0) -> Events:
         lines.append(more)
     if c.note and offset == 0:
         lines.append(f"À noter : {c.note}")
+    lines += see_also_lines
     buttons = []
     if next_offset is not None:
         buttons.append(more_button(next_offset))

@@ -190,10 +190,15 @@ class SqlRepository:
         return city
 
     async def cities(self, slugs: Sequence[str]) -> list[City]:
-        """The cities of ``slugs`` that exist, in the order of ``slugs``."""
+        """The cities of ``slugs`` that exist, in the order of ``slugs``, with their networks."""
         if not slugs:
             return []
-        found = await self._all("cities", select(City).where(City.slug.in_(list(slugs))))
+        stmt = (
+            select(City)
+            .where(City.slug.in_(list(slugs)))
+            .options(selectinload(City.memberships).selectinload(Membership.network))
+        )
+        found = await self._all("cities", stmt)
         by_slug = {c.slug: c for c in found}
         return [by_slug[s] for s in slugs if s in by_slug]
 

@@ -446,3 +446,9 @@ async def test_which_countries_take_part_most(repositories, ask):  # type: ignor
     assert len(counts) == 6 and counts == sorted(counts, reverse=True) and counts[0] > 10
     plain = await ask(ActionCountries(repositories), "ask_countries", [], text="quels pays peuvent participer ?")
     assert "les pays qui comptent le plus" not in plain.text
+
+
+async def test_a_town_names_the_networks_of_its_related_partner_too(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionCityNetworks(repositories), "ask_city_networks", [("city", "Clermont-Ferrand")])
+    assert "TechTown" in result.text
+    assert "Voir aussi Clermont Auvergne Métropole : Urb-En Pact." in result.text
