@@ -374,6 +374,7 @@ def residual_name(text: Any) -> Optional[str]:
     return clean_value(name) if name else None
 
 
+_SAINT = re.compile(r"(saint|sainte|st|ste)\s+\w")
 _DEPARTMENT_NUMBER = re.compile(r"\(\s*(?:\d{2,3}|2[ab])\s*\)", re.IGNORECASE)
 
 
@@ -381,10 +382,13 @@ def looks_like_name(residual: str, text: Any) -> bool:
     """Whether untagged leftover words are worth an honest "« X » ne figure pas".
 
     A capital letter ("Triffouillis", "SuperVilles"), a hyphenated compound
-    ("triffouillis-les-oies") or a department number after it ("pontarlier (25)") says a
+    ("triffouillis-les-oies"), a leading "saint" ("saint etienne") or a department number
+    after it ("pontarlier (25)") says a
     name was meant; lower-case ordinary words ("qui pilotait ce reseau ?", "et ils ont
     continue apres ?") are a follow-up, answered from the conversation instead.
     """
     if any(word[:1].isupper() or "-" in word.strip("-") for word in residual.split()):
+        return True
+    if _SAINT.match(fold(residual)):  # "saint etienne dans urbact ?"
         return True
     return isinstance(text, str) and bool(_DEPARTMENT_NUMBER.search(text))

@@ -76,6 +76,9 @@ async def test_untagged_unknown_network(repositories, ask):  # type: ignore[no-u
         ("SuperVilles", "Parlez-moi du réseau SuperVilles", True),
         ("pilotait", "qui pilotait ce reseau ?", False),
         ("continue apres", "et ils ont continue apres ?", False),
+        ("saint etienne", "saint etienne dans urbact ?", True),
+        ("st quentin", "et st quentin ?", True),
+        ("stade", "le stade municipal ?", False),
     ],
 )
 def test_looks_like_name(residual: str, text: str, expected: bool) -> None:
