@@ -4,8 +4,8 @@ People ask about a call as they remember it: "l'appel 2023 planification", "l'ap
 2022", "Interreg Europe, l'appel lancé en mars 2024", "le 4e appel de l'Initiative urbaine
 européenne", "le dernier appel d'URBACT III". Each call is described by the words of its
 name, funder and identifier and by its years; a message matches a call by the distinctive
-words they share (rare words count more) and by a year of the call. A call is named only
-when it clearly beats the others.
+words they share (rare words count more) and by a year of the call. A call is named when it clearly
+beats the others; calls that tie (one funder's several calls) come most recent first.
 """
 
 from __future__ import annotations
@@ -72,10 +72,17 @@ def _profile(call: FundingCall) -> _Profile:
     return _Profile(call, own, frozenset(_years(call)), int(ordinal.group(1)) if ordinal else None)
 
 
-def best_call(text: str, calls: Sequence[FundingCall]) -> Optional[FundingCall]:
-    """The call the message is clearly about, or None."""
+def _recency(call: FundingCall) -> int:
+    day = call.closes_on or call.opens_on
+    return day.toordinal() if day else 0
+
+
+def top_calls(text: str, calls: Sequence[FundingCall]) -> list[FundingCall]:
+    """The calls the message names, most recent first: one when it clearly beats the others,
+    several when they tie ("l'appel interreg europe": each of the funder's calls), none when
+    no call scores enough."""
     if not text or not calls:
-        return None
+        return []
     profiles = [_profile(c) for c in calls]
     frequency: Counter[str] = Counter(w for p in profiles for w in p.words)
     said = set(words(text))
@@ -92,11 +99,11 @@ def best_call(text: str, calls: Sequence[FundingCall]) -> Optional[FundingCall]:
             score += URBACT_BONUS
         scored.append((score, p.call))
     scored.sort(key=lambda item: item[0], reverse=True)
-    best = scored[0]
-    runner_up = scored[1][0] if len(scored) > 1 else 0.0
-    if best[0] >= MIN_SCORE and best[0] - runner_up >= MIN_LEAD:
-        return best[1]
-    return None
+    best = scored[0][0]
+    if best < MIN_SCORE:
+        return []
+    tied = [call for score, call in scored if best - score < MIN_LEAD]
+    return sorted(tied, key=_recency, reverse=True)
 
 
 def calls_of_year(text: str, calls: Iterable[FundingCall]) -> list[FundingCall]:

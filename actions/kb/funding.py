@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional
 from rasa_sdk.events import SlotSet
 
 from actions.kb.action import Context, DatabaseAction
-from actions.kb.call_match import best_call, calls_of_year, programme_in
+from actions.kb.call_match import calls_of_year, programme_in, top_calls
 from actions.kb.formatting import (
     FRANCE_URL,
     GET_INVOLVED_URL,
@@ -34,6 +34,7 @@ Events = list[dict[str, Any]]
 # A call question of at most this many words that names no call ("ça ferme quand ?", "et la
 # date limite ?") is about the call of the conversation (slot `last_call`).
 MAX_FOLLOW_UP_WORDS = 10
+MAX_ALSO_NAMED = 3  # calls of the same name listed after the latest one
 _ASKS_WHAT_IS_OPEN = re.compile(r"\bouverts?\b|\ben cours\b")
 
 def national_point_url(contacts: list[Any]) -> str:
@@ -94,17 +95,24 @@ class _FundingAction(DatabaseAction):
         text = str((ctx.tracker.latest_message or {}).get("text") or "")[:500]
         calls = await ctx.repo.list_calls()
         today = self.clock()
-        call = best_call(text, calls)
-        if call is None and len(text.split()) <= MAX_FOLLOW_UP_WORDS and not calls_of_year(text, calls):
+        same_year = calls_of_year(text, calls)
+        named = top_calls(text, calls)
+        # Several calls of one name and no year ("l'appel interreg europe"): the latest, and
+        # the others named after it
+        call = named[0] if len(named) == 1 or (named and not same_year) else None
+        also = named[1:MAX_ALSO_NAMED + 1] if call is not None else []
+        if call is None and len(text.split()) <= MAX_FOLLOW_UP_WORDS and not same_year:
             remembered = ctx.slot("last_call")
             call = next((c for c in calls if isinstance(remembered, str) and c.slug == remembered), None)
             if call is not None and ctx.intent == "ask_open_calls" and _ASKS_WHAT_IS_OPEN.search(fold(text)) \
                     and not (call.is_open(today) or (call.opens_on and call.opens_on > today)):
                 call = None  # "et là, un appel est ouvert ?" after a closed call: the overview
         if call is not None:
-            ctx.say(call_details(call, today), [button("Un appel est-il ouvert ?", "ask_open_calls")])
+            details = call_details(call, today)
+            if also:
+                details += "\nMa base connaît aussi : " + ", ".join(f"« {c.name} »" for c in also) + "."
+            ctx.say(details, [button("Un appel est-il ouvert ?", "ask_open_calls")])
             return [SlotSet("last_call", call.slug)]
-        same_year = calls_of_year(text, calls)
         if same_year:
             lines = [f"Ma base recense {plural(len(same_year), 'appel', 'appels')} pour cette année-là :"]
             lines += [call_line(c, today) for c in same_year[:PAGE_SIZE]]

@@ -159,3 +159,13 @@ async def test_the_call_an_overview_points_to_is_remembered_for_a_follow_up(repo
     assert again.text.startswith("Aucun appel URBACT n'est ouvert aujourd'hui")  # the overview, not the closed call
     upcoming = await ask(ActionOpenCalls(repositories, clock=fixed_clock(date(2026, 3, 1))), "ask_open_calls")
     assert upcoming.slots["last_call"] == "urbact4-action-networks-2026"
+
+
+async def test_a_funder_with_several_calls_gets_its_latest_and_names_the_others(repositories, ask):  # type: ignore[no-untyped-def]
+    result = await ask(ActionOpenCalls(repositories, clock=fixed_clock(TODAY)), "ask_open_calls",
+                       text="l'appel de l'initiative urbaine europeenne, il faut combien d'habitants ?")
+    assert result.text.startswith("« Initiative urbaine européenne – Actions innovatrices, 4e appel (2026) »")
+    assert "25 000 habitants" in result.text and "Ma base connaît aussi : « Initiative urbaine" in result.text
+    again = await ask(ActionOpenCalls(repositories, clock=fixed_clock(TODAY)), "ask_open_calls",
+                      text="c'est quand la date limite de l'appel interreg europe ?")
+    assert "Interreg Europe" in again.text.split("\n")[0]
