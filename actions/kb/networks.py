@@ -353,13 +353,15 @@ async def show_search(ctx: Context, filters: dict[str, Any], offset: int = 0, re
     if hidden is not None:  # the one the message describes sits on a later page
         lines.insert(1, f"Le plus proche de votre message : {network_line(hidden).lstrip('• ')}")
         lines.insert(2, "Les autres :")
+    elif focus is not None and len(shown) > 1:  # in the list: say which one a follow-up is about
+        lines.insert(1, f"Le plus proche de votre message : {focus.name}.")
     more = remaining_line(remaining)
     if more:
         lines.append(more)
     lines.append(f"Liste officielle : {NETWORKS_URL}")
-    first = hidden or shown[0]
+    first = focus or shown[0]
     buttons = [button(f"En savoir plus : {first.name}", "ask_network_details", network=first.name)]
-    if len(shown) > 1 and hidden is None:
+    if len(shown) > 1 and focus is None:
         buttons.append(button(f"En savoir plus : {shown[1].name}", "ask_network_details", network=shown[1].name))
     if next_offset is not None:
         buttons.append(more_button(next_offset))

@@ -32,10 +32,13 @@ async def test_a_theme_search_names_the_closest_network_beyond_the_first_page(re
     assert sum("Rumourless Cities" in line for line in lines) == 1
 
 
-async def test_the_closest_network_is_not_repeated_when_already_on_the_first_page(repositories, ask) -> None:  # type: ignore[no-untyped-def]
+async def test_the_closest_network_on_the_first_page_is_pointed_at_not_listed_twice(repositories, ask) -> None:  # type: ignore[no-untyped-def]
     text = "les personnes agees isolees chez elles, c'est un vrai sujet chez nous"
     result = await ask(ActionSearchNetworks(repositories), "search_networks", [("theme", "inclusion")], text=text)
-    assert "Le plus proche" not in result.text and "Breaking Isolation" in result.text
+    lines = result.text.split("\n")
+    assert lines[1] == "Le plus proche de votre message : Breaking Isolation."  # what a follow-up is about
+    assert sum(line.startswith("• Breaking Isolation") for line in lines) == 1
+    assert result.buttons[0]["title"] == "En savoir plus : Breaking Isolation"
 
 
 
