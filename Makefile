@@ -135,13 +135,13 @@ eval: model
 
 # In `make test`: fails when a blind set has fewer than 85 % of its conversations answered
 # right (frozen: 89 %, two conversations under today's 191/212), the fresh set (2026-11-29) fewer than 70 %,
-# working3 (written towards the weakest kinds) fewer than 75 %, or working4 (the newest)
-# fewer than 78 % (measured on 2026-11-30, fifth round: working 97.6 %, frozen 90.1 %,
-# fresh 76.8 %, working2 95 %, fresh2 96 %, working3 82.5 %, working4 83.3 %;
-# docs/blind-eval.md).
+# working3 (written towards the weakest kinds) fewer than 78 %, working4 fewer than 80 %, or
+# fresh3 (unread, written at the end of the fifth round) fewer than 75 % (measured on
+# 2026-11-30, fifth round: working 97.6 %, frozen 90.1 %, fresh 76.8 %, working2 95 %,
+# fresh2 96 %, working3 83.3 %, working4 85.8 %, fresh3 81 %; docs/blind-eval.md).
 test-eval: model
 	$(PY_RASA) -m bot.ops.blind_eval --min-rate 0.85 --min-rate frozen=0.89 --min-rate fresh=0.70 \
-		--min-rate working3=0.75 --min-rate working4=0.78
+		--min-rate working3=0.78 --min-rate working4=0.80 --min-rate fresh3=0.75
 
 bench: model
 	$(PY_RASA) -m bot.ops.bench
