@@ -88,6 +88,19 @@ def with_log_format(arguments: List[str], environ: Optional[Mapping[str, str]] =
     return arguments + json_logs.logging_config_args(environ)
 
 
+def seed_cross_validation(arguments: List[str], environ: Optional[Mapping[str, str]] = None) -> bool:
+    """`rasa test nlu --cross-validation` draws its folds with NumPy's global generator
+    (StratifiedKFold without a seed, Rasa 3.6): with URBACT_CV_SEED set (bot/ops/nlu_report.py
+    sets it), that generator is seeded first, so the same data always gets the same folds."""
+    seed = (os.environ if environ is None else environ).get("URBACT_CV_SEED", "")
+    if arguments[:2] != ["test", "nlu"] or "--cross-validation" not in arguments or not seed.isdigit():
+        return False
+    import numpy as np
+
+    np.random.seed(int(seed))
+    return True
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments and arguments[0] in SERVING_COMMANDS and json_logs.json_logs_wanted():
@@ -98,6 +111,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") not in {"2", "3"}:
             os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
     prepare()
+    seed_cross_validation(arguments)
     from rasa.__main__ import main as rasa_main
     from rasa.plugin import plugin_manager
 
