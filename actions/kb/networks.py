@@ -644,15 +644,15 @@ def ordinal_in(text: Any) -> Optional[int]:
     return None
 
 
-async def _last_list(ctx: Context, last: Optional[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(slug, name) of the networks the last answer listed, in the order shown."""
+async def _last_list(ctx: Context, last: Optional[dict[str, Any]]) -> list[Network]:
+    """The networks the last answer listed, in the order shown (with their leads loaded)."""
     if not last:
         return []
     if last["a"] == "city":
         city = await ctx.repo.get_city(last["c"])
-        return [(m.network.slug, m.network.name) for m in city.participations] if city else []
+        return [m.network for m in city.participations] if city else []
     if last["a"] == "search":
-        return [(n.slug, n.name) for n in await ctx.repo.search_networks(NetworkQuery(**last["f"]))]
+        return list(await ctx.repo.search_networks(NetworkQuery(**last["f"])))
     return []
 
 
@@ -679,7 +679,7 @@ async def narrowed_from_list(ctx: Context) -> Optional[str]:
     if len(listed) < 2:
         return None
     matching = {n.slug for n in await ctx.repo.search_networks(NetworkQuery(**{**base, **added}))}
-    singled = [slug for slug, _ in listed if slug in matching]
+    singled = [n.slug for n in listed if n.slug in matching]
     return singled[0] if len(singled) == 1 else None
 
 
@@ -699,16 +699,16 @@ async def network_from_context(ctx: Context, intent: str) -> tuple[Optional[str]
         index = start + position if position >= 0 else len(listed) - 1
         if 0 <= index < len(listed):
             exclude = last["c"] if last and last["a"] == "city" else None
-            return listed[index][0], exclude, False
+            return listed[index].slug, exclude, False
     if last and last["a"] in ("details", "lead", "partners"):
         return last["n"], last.get("x"), False
     if last and last["a"] == "search" and last.get("h"):  # the one closest to the person's words
         return last["h"], None, False
     if last and last["a"] == "city" and len(listed) == 1:
-        return listed[0][0], last["c"], False
+        return listed[0].slug, last["c"], False
     if last and last["a"] == "search" and len(listed) == 1:
-        return listed[0][0], None, False
-    choices = [name for _, name in listed]
+        return listed[0].slug, None, False
+    choices = [n.name for n in listed]
     slot = ctx.norm.resolve("network", ctx.slot("network")) if ctx.slot("network") else None
     if slot and slot.found and not choices:
         return slot.value, None, False
@@ -855,13 +855,11 @@ class ActionNetworkLead(DatabaseAction):
         if len(listed) < 2:
             return False
         start = int(last.get("o", 0))
+        page_shown = listed[start:start + PAGE_SIZE]  # the list's own networks carry their lead
         lines = ["Les chefs de file des réseaux de cette liste :"]
-        for slug, name in listed[start:start + PAGE_SIZE]:
-            detail = await ctx.repo.get_network(slug)
-            lead = detail.lead if detail is not None else None
-            lines.append(f"• {name} : {city_label(lead)}" if lead else f"• {name} : non précisé dans ma base")
-        ctx.say("\n".join(lines), [button(name, "ask_network_details", network=name)
-                                   for _, name in listed[start:start + 2]])
+        lines += [f"• {n.name} : {city_label(n.lead)}" if n.lead else f"• {n.name} : non précisé dans ma base"
+                  for n in page_shown]
+        ctx.say("\n".join(lines), [button(n.name, "ask_network_details", network=n.name) for n in page_shown[:2]])
         return True
 
     @staticmethod

@@ -163,13 +163,14 @@ class FollowUpContext(GraphComponent, IntentClassifier):
         if previous is None or tracker is None:
             return messages
         call_known = bool(tracker.get_slot("last_call"))
+        network_known = network_in_conversation(tracker)
         for message in messages:
             ranking = list(message.get(INTENT_RANKING_KEY) or [])
             text = message.get(TEXT) or ""
             words = len(_WORDS.findall(fold(text)))
             kinds = [str(e.get("entity")) for e in message.get(ENTITIES) or [] if isinstance(e, dict)]
-            target = self.focus(ranking, previous, text, kinds, call_known, network_in_conversation(tracker))
-            if target is None and self.decide(ranking, previous, words, kinds, network_in_conversation(tracker)):
+            target = self.focus(ranking, previous, text, kinds, call_known, network_known)
+            if target is None and self.decide(ranking, previous, words, kinds, network_known):
                 target = previous
             if target is None:
                 continue
